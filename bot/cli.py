@@ -1,0 +1,238 @@
+"""`mlops-bot`: the one entry point. Heavy modules are imported inside each command, so that a
+one-shot `ask` or `search` pays only for what it uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.service import BotService
+    from bot.settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", type=Path, default=argparse.SUPPRESS, metavar="PATH",
+                        help="catalog file to load (default: $MLOPS_BOT_CATALOG, else the bundled one)")
+
+    parser = argparse.ArgumentParser(
+        prog="mlops-bot", parents=[common],
+        description="A community bot for people learning MLOps: Slack, Discord, or a local console.",
+        epilog="Run 'mlops-bot COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlops-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", parents=[common], help="start every configured platform (console chat if none)",
+                   description="Start Slack and/or Discord as configured in the environment or .env; "
+                               "with neither configured, open a local console chat.")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer one command and exit",
+                         description='Answer one command, e.g. mlops-bot ask "/mlops resource feature-store".')
+    ask.add_argument("text", nargs="+", help="the command, with or without the leading /mlops")
+
+    search = sub.add_parser("search", parents=[common], help="search the catalog (scriptable JSON)",
+                            description="Search the catalog. JSON output: an array of objects with id, title, "
+                                        "url, links, kind, score (one array per line with --stdin).")
+    search.add_argument("query", nargs="*", help="search text, filters allowed (kind:paper level:beginner free)")
+    search.add_argument("--stdin", action="store_true", help="read one query per line; print one JSON array per line")
+    search.add_argument("--format", choices=("json", "text"), default="text")
+    search.add_argument("--limit", type=_positive, default=5, help="results per query (default 5)")
+    search.add_argument("--offset", type=_non_negative, default=0, help="skip this many results (paging)")
+
+    validate = sub.add_parser("validate", parents=[common], help="check a catalog file and report every problem",
+                              description="Validate a catalog: prints 'OK: N resources, M categories' or one "
+                                          "'path:line: field: problem' line per problem and exits 1.")
+    validate.add_argument("path", nargs="?", type=Path, help="catalog file (default: the one --catalog selects)")
+
+    discord = sub.add_parser("discord", parents=[common], help="Discord helpers",
+                             description="Discord helpers.")
+    discord_sub = discord.add_subparsers(dest="discord_command", metavar="SUBCOMMAND")
+    discord_sub.add_parser("invite-url", parents=[common],
+                           help="print the OAuth2 URL that adds the bot to a server",
+                           description="Print the OAuth2 URL with the bot and applications.commands scopes "
+                                       "and the least permissions the bot needs.")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+
+    from bot.errors import BotError, CatalogError
+
+    try:
+        settings = _settings(args)
+        if args.command == "validate":
+            return _validate(args.path or _catalog_path(settings), sys.stdout)
+        if args.command == "discord":
+            return _discord(args, settings, parser)
+        service = _service(settings)
+        if args.command == "ask":
+            return _ask(service, " ".join(args.text), sys.stdout)
+        if args.command == "search":
+            return _search(service, args, sys.stdin, sys.stdout)
+        return _run(service, settings)
+    except CatalogError as exc:
+        print(f"Refusing to start: the catalog is invalid ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_ERROR
+    except BotError as exc:
+        print(f"mlops-bot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from bot.settings import load_settings
+
+    overrides = {"catalog": args.catalog} if getattr(args, "catalog", None) else {}
+    return load_settings(**overrides)
+
+
+def _catalog_path(settings: Settings) -> Path:
+    from bot.catalog_file import catalog_path
+
+    return catalog_path(settings.catalog)
+
+
+def _service(settings: Settings) -> BotService:
+    from bot.service import BotService
+
+    return BotService.from_file(_catalog_path(settings), command_prefix=settings.command_name)
+
+
+def _validate(path: Path, out: TextIO) -> int:
+    from bot.core.catalog_loader import load_catalog
+    from bot.errors import CatalogError
+
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as exc:
+        for problem in exc.problems:
+            print(problem, file=out)
+        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"OK: {len(catalog)} resources, {len(catalog.categories)} categories", file=out)
+    return EXIT_OK
+
+
+def _ask(service: BotService, text: str, out: TextIO) -> int:
+    from bot.adapters.console import render_text
+    from bot.service import Request
+
+    reply = service.answer(Request(text, platform="cli"))
+    out.write(render_text(reply))
+    return EXIT_OK
+
+
+def search_results(service: BotService, text: str, limit: int, offset: int = 0) -> list[dict]:
+    """The JSON shape other tools rely on (DESIGN.md, "Interfaces")."""
+    from bot.core.commands import QueryError, parse_query
+
+    try:
+        query = parse_query(text[:4000], {c.id for c in service.catalog.categories})
+    except QueryError:
+        return []
+    if not query.text.strip() and not query.has_filters:
+        return []
+    page = service.search.search(query, limit=limit, offset=offset)
+    return [
+        {
+            "id": r.id, "title": r.title, "url": r.url,
+            "links": [{"label": link.label, "url": link.url} for link in r.links],
+            "kind": r.kind, "category": r.category, "summary": r.summary, "tags": list(r.tags),
+            "level": r.level, "cost": r.cost, "score": round(hit.score, 3),
+        }
+        for hit in page.hits
+        for r in (hit.resource,)
+    ]
+
+
+def _search(service: BotService, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    if args.stdin:
+        if args.query:
+            print("mlops-bot search: give a QUERY or --stdin, not both", file=sys.stderr)
+            return EXIT_USAGE
+        for line in stdin:
+            # One line out per line in, even for a blank line, so that callers can zip them.
+            print(json.dumps(search_results(service, line.strip(), args.limit, args.offset), ensure_ascii=False),
+                  file=out, flush=True)
+        return EXIT_OK
+    text = " ".join(args.query).strip()
+    if not text:
+        print("mlops-bot search: give a QUERY (or --stdin)", file=sys.stderr)
+        return EXIT_USAGE
+    results = search_results(service, text, args.limit, args.offset)
+    if args.format == "json":
+        print(json.dumps(results, ensure_ascii=False, indent=2), file=out)
+    elif not results:
+        print(f"No results for {text!r}.", file=out)
+    else:
+        for number, r in enumerate(results, args.offset + 1):
+            print(f"{number:>3}. {r['title']} [{r['kind']}] {r['score']:.1f}\n     {r['url'] or '(no link)'}", file=out)
+    return EXIT_OK
+
+
+def _discord(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
+    if args.discord_command != "invite-url":
+        parser.parse_args(["discord", "--help"])
+        return EXIT_USAGE
+    from bot.adapters.discord.invite import invite_url
+
+    print(invite_url(settings))
+    return EXIT_OK
+
+
+def _run(service: BotService, settings: Settings) -> int:
+    import asyncio
+
+    from bot.logging_setup import configure_logging
+    from bot.storage import open_store
+
+    configure_logging(settings)
+    store = open_store(settings.database_url)
+    try:
+        if not (settings.slack_configured or settings.discord_configured):
+            from bot.adapters.console import run_console
+
+            return run_console(service, history=Path.home() / ".mlops_bot_history")
+
+        from bot.runner import configured_adapters, serve
+
+        asyncio.run(serve(configured_adapters(service, settings, store)))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""Handlers: a parsed `Command` and the catalog in, one `Reply` out. Pure: no I/O, no printing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.core.catalog import LEVELS, Catalog, Category, Resource, Step
+from bot.core.commands import COMMANDS, Command, QueryError, parse_query, suggest_command
+from bot.core.reply import Button, ButtonAction, Field, Item, Reply
+from bot.core.search_api import SearchEngine, SearchPage
+from bot.core.text import plural, truncate
+
+PAGE_SIZE = 5
+LIST_PAGE_SIZE = 10
+MAX_OFFSET = 10_000
+
+
+@dataclass(frozen=True)
+class Context:
+    catalog: Catalog
+    search: SearchEngine
+    command_prefix: str = "/mlops"  # how members invoke us here, for examples in replies
+
+
+Handler = Callable[[Command, Context, int], Reply]
+
+
+def handle(command: Command, ctx: Context, offset: int = 0) -> Reply:
+    """Answer any command; never raises for anything a member can type."""
+    offset = max(0, min(offset, MAX_OFFSET))
+    handler = _HANDLERS.get(command.name, _unknown)
+    try:
+        reply = handler(command, ctx, offset)
+    except QueryError as exc:
+        reply = _error(ctx, "That filter is not one I know", str(exc), usage="resource")
+    if command.notices:
+        reply = replace(reply, notices=reply.notices + command.notices)
+    return reply
+
+
+# -- items ------------------------------------------------------------------------------------------
+
+def resource_meta(resource: Resource) -> tuple[str, ...]:
+    parts = [resource.kind.replace("-", " ")]
+    if resource.authors:
+        names = resource.authors[:2]
+        parts.append("by " + ", ".join(names) + (" et al." if len(resource.authors) > 2 else ""))
+    parts += [p for p in (resource.level, resource.cost) if p]
+    if resource.year:
+        parts.append(str(resource.year))
+    return tuple(parts)
+
+
+def resource_item(resource: Resource) -> Item:
+    return Item(
+        title=resource.title,
+        url=resource.url,
+        summary=resource.summary,
+        meta=resource_meta(resource),
+        links=resource.extra_links,
+    )
+
+
+def _step_lines(steps: tuple[Step, ...], numbered: bool) -> str:
+    return "\n".join(f"{i}. {s.text}" if numbered else f"• {s.text}" for i, s in enumerate(steps, 1))
+
+
+def _referenced(ctx: Context, steps: tuple[Step, ...]) -> tuple[Item, ...]:
+    seen: dict[str, Resource] = {}
+    for step in steps:
+        for rid in step.resources:
+            resource = ctx.catalog.get(rid)
+            if resource is not None:
+                seen.setdefault(rid, resource)
+    return tuple(resource_item(r) for r in seen.values())
+
+
+def _share(command: str, offset: int = 0) -> Button:
+    return Button("Share in channel", ButtonAction.SHARE, command, offset)
+
+
+def _more(command: str, offset: int) -> Button:
+    return Button("More results", ButtonAction.MORE, command, offset)
+
+
+def _error(ctx: Context, header: str, text: str, *, usage: str | None = None) -> Reply:
+    fields = ()
+    if usage:
+        _, syntax, example = COMMANDS[usage]
+        fields = (Field("Usage", f"{ctx.command_prefix} {syntax}\nExample: {ctx.command_prefix} {example}"),)
+    return Reply(header=header, text=text, fields=fields, is_error=True)
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+def _help(command: Command, ctx: Context, offset: int) -> Reply:
+    p = ctx.command_prefix
+    fields = tuple(
+        Field(f"{p} {syntax}", f"e.g. {p} {example}") for name, (_, syntax, example) in COMMANDS.items()
+        if name != "help"
+    )
+    return Reply(
+        header="MLOps learning resources",
+        text=(f"I know {plural(len(ctx.catalog), 'resource')} in "
+              f"{plural(len(ctx.catalog.categories), 'category', 'categories')}: books, papers, tools, courses, "
+              "blogs, podcasts and more. Typos and paraphrases are fine."),
+        fields=(*fields, Field("Filters", "kind:paper · level:beginner · free · category:feature-stores")),
+        footer="Replies are private to you until you press “Share in channel”.",
+    )
+
+
+def _unknown(command: Command, ctx: Context, offset: int) -> Reply:
+    guess = suggest_command(command.args) if command.args else None
+    hint = f" Did you mean `{ctx.command_prefix} {guess}`?" if guess else ""
+    reply = _help(command, ctx, offset)
+    return replace(reply, header="I don't know that command",
+                   text=f"There is no command '{truncate(command.args, 40)}'.{hint}", is_error=True)
+
+
+def _resource(command: Command, ctx: Context, offset: int) -> Reply:
+    query = parse_query(command.args, {c.id for c in ctx.catalog.categories})
+    if not query.text and not query.has_filters:
+        return _error(ctx, "What are you looking for?",
+                      "Tell me a topic, a tool or a title, for example feature-store or experiment tracking.",
+                      usage="resource")
+    page = ctx.search.search(query, limit=PAGE_SIZE, offset=offset)
+    label = truncate(command.args, 80)
+    if not page.hits:
+        return _no_results(ctx, label, page, offset)
+    return _page_reply(f"Resources for “{label}”", page, command.canonical, offset)
+
+
+def _page_reply(header: str, page: SearchPage, canonical: str, offset: int) -> Reply:
+    first = offset + 1
+    last = offset + len(page.hits)
+    buttons = [_share(canonical, offset)]
+    if page.has_more:
+        buttons.append(_more(canonical, last))
+    return Reply(
+        header=header,
+        items=tuple(resource_item(h.resource) for h in page.hits),
+        buttons=tuple(buttons),
+        footer=f"Showing {first}–{last} of {page.total}",
+    )
+
+
+def _no_results(ctx: Context, label: str, page: SearchPage, offset: int) -> Reply:
+    if offset and page.total:
+        return Reply(header=f"No more results for “{label}”", text=f"All {page.total} were shown already.")
+    lines = []
+    if page.did_you_mean:
+        lines.append(f"Did you mean “{page.did_you_mean}”?")
+    categories = page.categories or _nearest_categories(ctx, label)
+    if categories:
+        names = ", ".join(c.id for c in categories)
+        lines.append(f"Close categories: {names}. Try {ctx.command_prefix} list {categories[0].id}")
+    else:
+        lines.append(f"Try {ctx.command_prefix} list to see every category.")
+    return Reply(header=f"No resources match “{label}”", text="\n".join(lines))
+
+
+def _nearest_categories(ctx: Context, text: str, limit: int = 3) -> tuple[Category, ...]:
+    names = [utils.default_process(f"{c.title} {c.id} {' '.join(c.aliases)}") for c in ctx.catalog.categories]
+    if not names:
+        return ()
+    found = process.extract(utils.default_process(text) or "mlops", names, scorer=fuzz.WRatio,
+                            processor=None, limit=limit)
+    return tuple(ctx.catalog.categories[i] for _, _, i in found)
+
+
+def _find_category(ctx: Context, name: str) -> Category | None:
+    wanted = utils.default_process(name).replace(" ", "-")
+    for category in ctx.catalog.categories:
+        keys = {category.id, utils.default_process(category.title).replace(" ", "-"),
+                *(utils.default_process(a).replace(" ", "-") for a in category.aliases)}
+        if wanted in keys or wanted.rstrip("s") in keys or wanted + "s" in keys:
+            return category
+    return None
+
+
+def _list(command: Command, ctx: Context, offset: int) -> Reply:
+    p = ctx.command_prefix
+    if not command.args:
+        counts: dict[str, int] = {}
+        for r in ctx.catalog.resources:
+            counts[r.category] = counts.get(r.category, 0) + 1
+        by_section: dict[str, list[str]] = {}
+        titles = {s.id: s.title for s in ctx.catalog.sections}
+        for c in ctx.catalog.categories:
+            by_section.setdefault(titles.get(c.section, c.section or "Other"), []).append(
+                f"{c.title} ({c.id}): {counts.get(c.id, 0)}")
+        return Reply(
+            header="Categories",
+            fields=tuple(Field(section, "\n".join(lines)) for section, lines in by_section.items()),
+            buttons=(_share(command.canonical),),
+            footer=f"{p} list <category> shows one, e.g. {p} list podcasts",
+        )
+    category = _find_category(ctx, command.args)
+    if category is None:
+        near = _nearest_categories(ctx, command.args)
+        hint = f" Did you mean {', '.join(c.id for c in near)}?" if near else ""
+        return _error(ctx, "No such category", f"There is no category '{truncate(command.args, 60)}'.{hint}",
+                      usage="list")
+    resources = ctx.catalog.in_category(category.id)
+    chunk = resources[offset: offset + LIST_PAGE_SIZE]
+    if not chunk:
+        return Reply(header=f"No more in {category.title}", text=f"All {len(resources)} were shown already.")
+    canonical = f"list {category.id}"
+    buttons = [_share(canonical, offset)]
+    if offset + len(chunk) < len(resources):
+        buttons.append(_more(canonical, offset + len(chunk)))
+    return Reply(
+        header=category.title,
+        text=category.description,
+        items=tuple(resource_item(r) for r in chunk),
+        buttons=tuple(buttons),
+        footer=f"Showing {offset + 1}–{offset + len(chunk)} of {len(resources)}",
+    )
+
+
+def _compare(command: Command, ctx: Context, offset: int) -> Reply:
+    comparisons = ctx.catalog.comparisons
+    names = ", ".join(c.id for c in comparisons)
+    if not comparisons:
+        return Reply(header="No comparisons yet", text="This catalog has no comparison tables.")
+    if not command.args:
+        return _error(ctx, "Compare what?", f"I can compare: {names}.", usage="compare")
+    wanted = utils.default_process(command.args)
+    keys = [(utils.default_process(" ".join((c.id.replace("-", " "), c.title, *c.aliases))), c) for c in comparisons]
+    match = process.extractOne(wanted, [k for k, _ in keys], scorer=fuzz.WRatio, processor=None, score_cutoff=70)
+    if match is None:
+        return _error(ctx, "No such comparison",
+                      f"I have no comparison for '{truncate(command.args, 60)}'. I can compare: {names}.",
+                      usage="compare")
+    table = keys[match[2]][1]
+    fields = tuple(
+        Field(column.name, "\n".join(f"{row.feature}: {row.values[i]}" for row in table.rows if i < len(row.values)),
+              inline=True)
+        for i, column in enumerate(table.columns)
+    )
+    items = tuple(resource_item(r) for col in table.columns if col.resource and (r := ctx.catalog.get(col.resource)))
+    return Reply(header=table.title, fields=fields, items=items,
+                 buttons=(_share(f"compare {table.id}"),),
+                 footer=f"{ctx.command_prefix} resource <name> for more on any of them")
+
+
+def _path(command: Command, ctx: Context, offset: int) -> Reply:
+    paths = ctx.catalog.learning_paths
+    if not paths:
+        return Reply(header="No learning paths yet", text="This catalog has no learning paths.")
+    if not command.args:
+        fields = tuple(Field(f"{p.title} ({p.duration})" if p.duration else p.title,
+                             _step_lines(p.steps, numbered=True)) for p in paths)
+        return Reply(header="Learning paths", fields=fields, buttons=(_share("path"),),
+                     footer=f"{ctx.command_prefix} path beginner shows one path with its resources")
+    level = command.args.split()[0].lower()
+    match = process.extractOne(level, list(LEVELS), scorer=fuzz.ratio, score_cutoff=60)
+    path = ctx.catalog.path(match[0]) if match else None
+    if path is None:
+        levels = ", ".join(p.level for p in paths)
+        return _error(ctx, "No such learning path", f"Pick one of: {levels}.", usage="path")
+    return Reply(
+        header=f"{path.title} ({path.duration})" if path.duration else path.title,
+        text=_step_lines(path.steps, numbered=True),
+        items=_referenced(ctx, path.steps),
+        buttons=(_share(f"path {path.level}"),),
+    )
+
+
+def _week(command: Command, ctx: Context, offset: int) -> Reply:
+    blocks = ctx.catalog.schedule
+    if not blocks:
+        return Reply(header="No study schedule yet", text="This catalog has no study schedule.")
+    weeks = ctx.catalog.weeks
+    span = f"{weeks[0]} to {weeks[-1]}"
+    if not command.args:
+        fields = tuple(Field(f"{_weeks_label(b.weeks)}: {b.title}", _step_lines(b.items, numbered=False))
+                       for b in blocks)
+        return Reply(header="Study schedule", fields=fields, buttons=(_share("week"),),
+                     footer=f"{ctx.command_prefix} week 3 shows one week with its resources")
+    token = command.args.split()[0]
+    number = int(token) if token.isdigit() and len(token) < 4 else None
+    block = ctx.catalog.week(number) if number is not None else None
+    if block is None:
+        return _error(ctx, "No such week",
+                      f"The schedule runs from week {span}; '{truncate(token, 20)}' is not one of them.", usage="week")
+    return Reply(
+        header=f"Week {number} ({_weeks_label(block.weeks)}): {block.title}",
+        text=_step_lines(block.items, numbered=False),
+        items=_referenced(ctx, block.items),
+        buttons=(_share(f"week {number}"),),
+    )
+
+
+def _weeks_label(weeks: tuple[int, ...]) -> str:
+    if len(weeks) > 1 and list(weeks) == list(range(weeks[0], weeks[-1] + 1)):
+        return f"Weeks {weeks[0]}–{weeks[-1]}"
+    return ("Week " if len(weeks) == 1 else "Weeks ") + ", ".join(map(str, weeks))
+
+
+_HANDLERS: dict[str, Handler] = {
+    "help": _help,
+    "resource": _resource,
+    "list": _list,
+    "compare": _compare,
+    "path": _path,
+    "week": _week,
+}

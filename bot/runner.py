@@ -1,0 +1,67 @@
+"""`mlops-bot run`: start every configured platform in one event loop and stop them cleanly.
+
+An adapter is anything with `name`, `async start()` (returns once it is connected or listening,
+raises PlatformError on a bad token) and `async stop()`. The console is used when none is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Protocol
+
+from bot.errors import BotError
+from bot.service import BotService
+from bot.settings import Settings
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+class PlatformAdapter(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def configured_adapters(service: BotService, settings: Settings, store: Store) -> list[PlatformAdapter]:
+    adapters: list[PlatformAdapter] = []
+    if settings.slack_configured:
+        from bot.adapters.slack import SlackAdapter
+
+        adapters.append(SlackAdapter(service, settings, store))
+    if settings.discord_configured:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(service, settings, store))
+    return adapters
+
+
+async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = None) -> None:
+    """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    started: list[PlatformAdapter] = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+            log.info("%s is running", adapter.name)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        for adapter in reversed(started):
+            try:
+                await asyncio.wait_for(adapter.stop(), timeout=10)
+            except (BotError, OSError, TimeoutError) as exc:
+                log.warning("%s did not stop cleanly: %s", adapter.name, exc)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

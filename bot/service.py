@@ -1,0 +1,85 @@
+"""The application service: `handle(Request) -> Reply` for every adapter.
+
+It owns the current catalog and its search index, and swaps both atomically on reload, keeping the
+last good catalog when a new one is invalid. Adapters never touch the catalog directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.catalog import Catalog
+from bot.core.catalog_loader import load_catalog
+from bot.core.commands import parse
+from bot.core.handlers import Context, handle
+from bot.core.reply import Reply
+from bot.core.search_api import SearchEngine, build_search
+from bot.errors import BotError, CatalogError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One member's command, platform-neutral. `text` is everything after `/mlops`."""
+
+    text: str
+    platform: str = "console"
+    user_id: str = ""
+    channel_id: str | None = None
+    offset: int = 0
+
+
+class BotService:
+    def __init__(self, catalog: Catalog, *, path: Path | None = None, command_prefix: str = "/mlops") -> None:
+        self.path = path
+        self.command_prefix = command_prefix
+        self._ctx = Context(catalog, build_search(catalog), command_prefix)
+
+    @classmethod
+    def from_file(cls, path: Path, *, command_prefix: str = "/mlops") -> BotService:
+        """Load the catalog or raise CatalogError: the bot refuses to start on an invalid one."""
+        return cls(load_catalog(path), path=path, command_prefix=command_prefix)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._ctx.catalog
+
+    @property
+    def search(self) -> SearchEngine:
+        return self._ctx.search
+
+    def answer(self, request: Request) -> Reply:
+        """Compute the reply; CPU only, fast enough to run inside a platform's 3-second ack."""
+        started = time.perf_counter()
+        command = parse(request.text)
+        try:
+            reply = handle(command, self._ctx, request.offset)
+        except BotError as exc:
+            log.error("command failed: %s", exc)
+            reply = Reply(header="Sorry", text=exc.user_message, is_error=True)
+        except Exception:
+            log.exception("unexpected error handling %s", command.name)
+            reply = Reply(header="Sorry", text=BotError.user_message, is_error=True)
+        log.info("%s %s offset=%d -> %d items in %.1f ms", request.platform, command.name, request.offset,
+                 len(reply.items), (time.perf_counter() - started) * 1000)
+        return reply
+
+    async def handle(self, request: Request) -> Reply:
+        return self.answer(request)
+
+    def reload(self) -> bool:
+        """Re-read the catalog file; on any problem keep serving the last good catalog."""
+        if self.path is None:
+            return False
+        try:
+            catalog = load_catalog(self.path)
+        except CatalogError as exc:
+            log.error("catalog reload failed, keeping the last good one:\n%s", exc)
+            return False
+        self._ctx = Context(catalog, build_search(catalog), self.command_prefix)
+        log.info("catalog reloaded: %d resources", len(catalog))
+        return True
