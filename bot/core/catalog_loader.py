@@ -72,9 +72,13 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The context mark is where the broken construct began (an unclosed bracket or quote): the
+        # line a contributor has to fix. The problem mark is where PyYAML gave up.
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(part for part in (exc.context, exc.problem) if part)
+        if exc.context_mark and exc.problem_mark and exc.problem_mark.line != exc.context_mark.line:
+            what += f" (noticed on line {exc.problem_mark.line + 1})"
         raise CatalogError([Problem(source, line, "yaml", f"syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise CatalogError([Problem(source, None, "yaml", f"syntax error: {exc}")]) from None
