@@ -25,7 +25,7 @@ def time_command(argv: list[str], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        done = subprocess.run(argv, env=env, capture_output=True, check=False)
         times.append(time.perf_counter() - started)
         if done.returncode != 0:
             raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode()[-500:]}")

@@ -60,7 +60,8 @@ def test_unknown_kind(write_catalog):
 
 
 def test_unknown_category_suggests_the_closest(write_catalog):
-    path = write_catalog(MINIMAL_CATALOG.replace("category: feature-stores\n    url", "category: feature-store\n    url"))
+    text = MINIMAL_CATALOG.replace("category: feature-stores\n    url", "category: feature-store\n    url")
+    path = write_catalog(text)
     assert problems_of(path) == [
         f"{path}:11: category: unknown category 'feature-store'; did you mean 'feature-stores'?"]
 

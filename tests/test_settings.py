@@ -1,0 +1,79 @@
+"""Settings: every one documented, secrets never shown, blank means unset, bad values named."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.logging_setup import RedactSecrets
+from bot.settings import Settings, load_settings
+from tests.conftest import REPO
+
+
+def env_names() -> set[str]:
+    names = set()
+    for field in Settings.model_fields.values():
+        choices = field.validation_alias.choices  # type: ignore[union-attr]
+        names.add(next(c for c in choices if c.isupper()))
+    return names
+
+
+def test_env_example_lists_every_setting():
+    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^([A-Z_]+)=", text, re.MULTILINE))
+    assert listed == env_names()
+    for name in listed:  # each with a comment just above it
+        before = text.split(f"\n{name}=")[0].rstrip().splitlines()[-1]
+        assert before.startswith("#") or before.endswith("=") or "=" in before, name
+
+
+def test_secrets_are_masked(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-secret-token")
+    settings = load_settings(_env_file=None)
+    assert "xoxb-very-secret" not in repr(settings) and "discord-secret-token" not in str(settings)
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-very-secret"
+
+
+def test_blank_values_mean_unset(monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN", "DISCORD_GUILD_ID", "MLOPS_BOT_CATALOG"):
+        monkeypatch.setenv(name, "")
+    settings = load_settings(_env_file=None)
+    assert not settings.slack_configured and not settings.discord_configured and settings.catalog is None
+
+
+def test_which_platforms_are_configured(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert load_settings(_env_file=None).slack_http_configured
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    settings = load_settings(_env_file=None)
+    assert settings.slack_socket_configured and not settings.slack_http_configured
+
+
+def test_dotenv_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("PORT=4567\nDISCORD_GUILD_ID=42\n")
+    settings = load_settings()
+    assert (settings.port, settings.discord_guild_id) == (4567, 42)
+
+
+def test_bad_value_names_the_setting_but_not_the_value(monkeypatch):
+    monkeypatch.setenv("PORT", "not-a-port-s3cr3t")
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert "PORT" in str(info.value) and "s3cr3t" not in str(info.value)
+
+
+def test_log_filter_masks_secrets_even_from_sdks(caplog):
+    logger = logging.getLogger("some.sdk")
+    logger.addFilter(RedactSecrets(["xoxb-very-secret"]))
+    try:
+        with caplog.at_level(logging.INFO):
+            logger.info("sending Authorization: Bearer %s", "xoxb-very-secret")
+    finally:
+        logger.filters.clear()
+    assert "xoxb-very-secret" not in caplog.text and "Bearer ***" in caplog.text
