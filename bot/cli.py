@@ -237,7 +237,7 @@ def _run(service: BotService, settings: Settings) -> int:
 
         from bot.runner import configured_adapters, serve
 
-        asyncio.run(serve(configured_adapters(service, settings, store)))
+        asyncio.run(serve(configured_adapters(service, settings, store), on_reload=service.reload))
     finally:
         store.close()
     return EXIT_OK

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.errors import BotError
@@ -41,13 +42,20 @@ def configured_adapters(service: BotService, settings: Settings, store: Store) -
     return adapters
 
 
-async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = None) -> None:
-    """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all."""
+async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = None,
+                on_reload: Callable[[], object] | None = None) -> None:
+    """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all.
+
+    SIGHUP calls `on_reload` (the service's catalog reload), the usual signal for "re-read your files".
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    handlers: dict[signal.Signals, Callable[[], object]] = {signal.SIGTERM: stop.set, signal.SIGINT: stop.set}
+    if on_reload is not None:
+        handlers[signal.SIGHUP] = on_reload
+    for sig, callback in handlers.items():
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, callback)
     started: list[PlatformAdapter] = []
     try:
         for adapter in adapters:
@@ -62,6 +70,6 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
                 await asyncio.wait_for(adapter.stop(), timeout=10)
             except (BotError, OSError, TimeoutError) as exc:
                 log.warning("%s did not stop cleanly: %s", adapter.name, exc)
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in handlers:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

@@ -29,6 +29,11 @@ def render_text(reply: Reply) -> str:
         lines.append(f"! {_safe(notice)}")
     if reply.text:
         lines += [_safe(reply.text), ""]
+    for field in reply.fields:
+        lines.append(f"{_safe(field.name)}:")
+        lines += [f"  {_safe(line)}" for line in field.value.splitlines()]
+    if reply.fields:
+        lines.append("")
     for number, item in enumerate(reply.items, 1):
         title = _safe(item.title)
         lines.append(f"{number}. {title}" + (f"  <{_safe(item.url)}>" if item.url else ""))
@@ -40,9 +45,6 @@ def render_text(reply: Reply) -> str:
             lines.append(f"   - {_safe(link.label)}: {_safe(link.url)}")
     if reply.items:
         lines.append("")
-    for field in reply.fields:
-        lines.append(f"{_safe(field.name)}:")
-        lines += [f"  {_safe(line)}" for line in field.value.splitlines()]
     if reply.footer:
         lines.append(_safe(reply.footer))
     hints = [f"type 'more' for {b.label.lower()}" for b in reply.buttons if b.action is ButtonAction.MORE]
