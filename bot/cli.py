@@ -227,10 +227,12 @@ def _run(service: BotService, settings: Settings) -> int:
     from bot.logging_setup import configure_logging
     from bot.storage import open_store
 
-    configure_logging(settings)
+    chat_only = not (settings.slack_configured or settings.discord_configured)
+    # In the console chat, routine INFO lines would interleave with the conversation.
+    configure_logging(settings, quiet=chat_only)
     store = open_store(settings.database_url)
     try:
-        if not (settings.slack_configured or settings.discord_configured):
+        if chat_only:
             from bot.adapters.console import run_console
 
             return run_console(service, history=Path.home() / ".mlops_bot_history")

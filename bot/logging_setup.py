@@ -29,11 +29,16 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(settings: Settings, stream: object = None) -> None:
+def configure_logging(settings: Settings, stream: object = None, *, quiet: bool = False) -> None:
+    """Log to stderr with secrets masked; `quiet` raises INFO to WARNING (DEBUG is kept when asked for)."""
     secrets = [value.get_secret_value() for name in _SECRET_FIELDS if (value := getattr(settings, name))]
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper() if settings.log_level.upper() in logging._nameToLevel else "INFO")
+    level = logging.getLevelName(settings.log_level.upper())
+    level = level if isinstance(level, int) else logging.INFO
+    if quiet and level == logging.INFO:
+        level = logging.WARNING
+    root.setLevel(level)
