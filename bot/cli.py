@@ -15,6 +15,7 @@ from bot import __version__
 if TYPE_CHECKING:
     from bot.service import BotService
     from bot.settings import Settings
+    from bot.storage import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -237,12 +238,21 @@ def _run(service: BotService, settings: Settings) -> int:
 
             return run_console(service, history=Path.home() / ".mlops_bot_history")
 
-        from bot.runner import configured_adapters, serve
-
-        asyncio.run(serve(configured_adapters(service, settings, store), on_reload=service.reload))
+        asyncio.run(_serve_platforms(service, settings, store))
     finally:
         store.close()
     return EXIT_OK
+
+
+async def _serve_platforms(service: BotService, settings: Settings, store: Store) -> None:
+    from bot.housekeeping import start_housekeeping
+    from bot.runner import configured_adapters, serve
+
+    scheduler = start_housekeeping(store)
+    try:
+        await serve(configured_adapters(service, settings, store), on_reload=service.reload)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 if __name__ == "__main__":
