@@ -67,6 +67,6 @@ class SearchEngine(Protocol):
 
 def build_search(catalog: Catalog) -> SearchEngine:
     """The engine the bot uses; built once per catalog load."""
-    from bot.core.fuzzy_search import FuzzySearch
+    from bot.core.search_index import IndexedSearch
 
-    return FuzzySearch(catalog)
+    return IndexedSearch(catalog)

@@ -1,0 +1,202 @@
+"""Search benchmark: the indexed engine beside brute-force rapidfuzz, at several catalog sizes.
+
+    python bench/search.py                       # seed catalog + 1,000 / 10,000 / 100,000 synthetic resources
+    python bench/search.py --sizes 1000 10000    # other sizes
+    python bench/search.py --write-catalog big.yaml [--size 100000]   # write a synthetic catalog file and exit
+
+Each size runs in its own subprocess, so that its peak RSS (ru_maxrss of that process, read after
+the catalog is built and again after the index is built, before the baseline runs) is not inflated by
+another size. What is timed is what a member's query costs: `parse_query` then `SearchEngine.search`
+(limit 5), the path the `/mlops resource` handler takes; and `complete(prefix)`. The baseline is
+`rapidfuzz.process.extract` (WRatio, `default_process`) over title + tags + summary of every resource,
+timed per query in the same process on the same queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.synthetic_catalog import make_catalog, write_yaml  # noqa: E402
+from bot.core.catalog import Catalog  # noqa: E402
+
+REPEAT = 5  # each query of the mix is run this many times for the engine's percentiles
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 5:
+        return word + rng.choice("aeiou")
+    i = rng.randrange(1, len(word) - 1)
+    edit = rng.choice(("drop", "swap", "change"))
+    if edit == "drop":
+        return word[:i] + word[i + 1:]
+    if edit == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    return word[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz") + word[i + 1:]
+
+
+def make_queries(catalog: Catalog, seed: int = 1) -> list[tuple[str, str]]:
+    """(class, query): exact, typo, multi-word, filtered and no-match queries drawn from the catalog."""
+    rng = random.Random(seed)
+    resources = catalog.resources
+    picks = [resources[rng.randrange(len(resources))] for _ in range(40)]
+    queries: list[tuple[str, str]] = []
+    for r in picks[:12]:
+        queries.append(("exact", r.title.split(":")[0].split(" - ")[0]))
+    for r in picks[12:24]:
+        word = max(r.title.replace(":", " ").split(), key=len)
+        queries.append(("typo", _typo(word.lower(), rng)))
+    for r in picks[24:34]:
+        tag = r.tags[0].replace("-", " ")
+        queries.append(("multi", f"{tag} {r.summary.split()[-1]}"))
+    for r in picks[34:37]:
+        if r.authors:
+            queries.append(("author", r.authors[0].split()[-1]))
+    queries += [("multi", q) for q in ("serving pytorch models", "feature store", "experiment tracking",
+                                       "model monitoring drift", "ci/cd for machine learning")]
+    queries += [("filter", q) for q in ("kind:paper debt", "level:beginner kubernetes", "free courses",
+                                        "kind:tool feature store")]
+    queries += [("typo", q) for q in ("featur stor", "expirement trackng", "kubernets", "mlfow")]
+    queries += [("nomatch", q) for q in ("xyzzy plugh", "qwertyuiop", "zzzz yyyy xxxx", "blorptastic frobnicator",
+                                         "asdfghjkl")]
+    return queries
+
+
+def make_prefixes(catalog: Catalog, seed: int = 2) -> list[str]:
+    rng = random.Random(seed)
+    out = ["", "f", "fe", "feat", "mod", "kub", "ml", "exp", "xyz"]
+    for _ in range(41):
+        title = catalog.resources[rng.randrange(len(catalog))].title.lower()
+        out.append(title[: rng.randint(1, min(12, len(title)))])
+    return out
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+def run_one(size: int | None) -> dict:
+    """Benchmark one catalog size in this process; `None` means the bundled seed catalog."""
+    from rapidfuzz import fuzz, process, utils
+
+    from bot.core.commands import QueryError, parse_query
+    from bot.core.search_api import build_search
+
+    t0 = time.perf_counter()
+    if size is None:
+        from bot.catalog_file import PACKAGED_CATALOG
+        from bot.core.catalog_loader import load_catalog
+
+        catalog = load_catalog(PACKAGED_CATALOG)
+    else:
+        catalog = make_catalog(size)
+    make_s = time.perf_counter() - t0
+    rss_catalog = _rss_mb()
+
+    t0 = time.perf_counter()
+    engine = build_search(catalog)
+    build_s = time.perf_counter() - t0
+    rss_index = _rss_mb()
+
+    category_ids = {c.id for c in catalog.categories}
+    queries = make_queries(catalog)
+    texts, parsed = [], []
+    for _, text in queries:
+        try:
+            parsed.append(parse_query(text, category_ids))
+        except QueryError:
+            continue
+        texts.append(text)
+    times: list[float] = []
+    for _ in range(REPEAT):
+        for text in texts:
+            t = time.perf_counter()
+            engine.search(parse_query(text, category_ids), limit=5)  # the handler's path: parse, then search
+            times.append(time.perf_counter() - t)
+    search_p50, search_p99 = _percentiles(times)
+
+    prefixes = make_prefixes(catalog)
+    ctimes: list[float] = []
+    for _ in range(REPEAT):
+        for prefix in prefixes:
+            t = time.perf_counter()
+            engine.complete(prefix)
+            ctimes.append(time.perf_counter() - t)
+    complete_p50, complete_p99 = _percentiles(ctimes)
+
+    # Baseline: brute force over every resource, on the same queries (once each: it is slow).
+    choices = [utils.default_process(" ".join((r.title, *r.tags, r.summary))) for r in catalog.resources]
+    btimes: list[float] = []
+    for query in parsed:
+        t = time.perf_counter()
+        process.extract(query.text, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=5)
+        btimes.append(time.perf_counter() - t)
+    base_p50, base_p99 = _percentiles(btimes)
+    return {
+        "size": len(catalog), "label": "seed" if size is None else f"{size:,}", "queries": len(parsed),
+        "make_s": make_s, "build_s": build_s, "rss_catalog_mb": rss_catalog, "rss_index_mb": rss_index,
+        "search_p50": search_p50, "search_p99": search_p99, "complete_p50": complete_p50,
+        "complete_p99": complete_p99, "base_p50": base_p50, "base_p99": base_p99,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="*", type=int, default=[1000, 10_000, 100_000])
+    parser.add_argument("--no-seed", action="store_true", help="skip the bundled seed catalog")
+    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # child: one size, JSON out
+    parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--write-catalog", type=Path, metavar="PATH", help="write a synthetic catalog and exit")
+    parser.add_argument("--size", type=int, default=100_000, help="resources in --write-catalog (default 100,000)")
+    args = parser.parse_args()
+
+    if args.write_catalog:
+        write_yaml(args.write_catalog, args.size)
+        print(f"wrote {args.size:,} resources to {args.write_catalog}")
+        return 0
+    if args.one is not None or args.seed_only:
+        print(json.dumps(run_one(None if args.seed_only else args.one)))
+        return 0
+
+    runs = [] if args.no_seed else [["--seed-only"]]
+    runs += [["--one", str(n)] for n in args.sizes]
+    rows = []
+    for extra in runs:
+        out = subprocess.run([sys.executable, __file__, *extra], capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        row = rows[-1]
+        print(f"  done: {row['label']} ({row['queries']} queries)", file=sys.stderr)
+
+    header = (f"{'catalog':>8} | {'build s':>7} | {'RSS MB':>14} | {'search p50/p99 ms':>17} | "
+              f"{'brute p50/p99 ms':>17} | {'speed-up p50/p99':>16} | {'complete p50/p99 ms':>19}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        speed = f"{r['base_p50'] / r['search_p50']:.0f}x / {r['base_p99'] / r['search_p99']:.0f}x"
+        print(f"{r['label']:>8} | {r['build_s']:7.2f} | {r['rss_catalog_mb']:6.0f} → {r['rss_index_mb']:5.0f} | "
+              f"{r['search_p50']:7.2f} / {r['search_p99']:7.2f} | {r['base_p50']:7.1f} / {r['base_p99']:7.1f} | "
+              f"{speed:>16} | {r['complete_p50']:8.2f} / {r['complete_p99']:8.2f}")
+    print("RSS: peak resident set (ru_maxrss) of that size's own process after the catalog was built → after "
+          "the index was built (before the baseline ran). Search timings include parse_query.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Text normalisation shared by the search index and its queries.
+
+Both sides go through the same functions, so a query matches a resource whenever the two reduce to
+the same terms: case, accents, punctuation, `-`/`_`, `&`, camel case (TorchServe), light plural and
+-ing endings, and compounds written as one word or two (feature-store, featurestore, "w & b", wandb).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from itertools import pairwise
+
+# Words that say nothing about which resource is meant; dropped unless a query has nothing else.
+STOPWORDS: frozenset[str] = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "i", "in", "into", "is", "it", "its",
+    "me", "my", "of", "on", "or", "the", "to", "via", "vs", "what", "with", "about", "resource", "resources",
+))
+
+# Domain abbreviations: when the long form appears, the short form is added as a term (both sides),
+# so "ML design patterns" finds "Machine Learning Design Patterns" and "k8s" finds Kubernetes.
+_ABBREVIATIONS: dict[tuple[str, ...], str] = {
+    ("machine", "learning"): "ml",
+    ("artificial", "intelligence"): "ai",
+    ("deep", "learning"): "dl",
+    ("large", "language", "models"): "llm",
+    ("large", "language", "model"): "llm",
+    ("continuous", "integration"): "ci",
+    ("continuous", "delivery"): "cd",
+    ("continuous", "deployment"): "cd",
+    ("site", "reliability", "engineering"): "sre",
+    ("google", "cloud"): "gcp",
+    ("amazon", "web", "services"): "aws",
+    ("kubernetes",): "k8s",
+    ("tensorflow",): "tf",
+    ("natural", "language", "processing"): "nlp",
+    ("computer", "vision"): "cv",
+}
+_MAX_ABBREVIATION = max(len(k) for k in _ABBREVIATIONS)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits; `-`, `_`, `.`, `/`, `&` split words
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")  # TorchServe -> Torch|Serve; MLflow, KServe stay whole
+
+
+def _strip_accents(text: str) -> str:
+    if text.isascii():  # nearly all catalog text: skip the costly decomposition
+        return text
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, `&` spelled out: the form every comparison uses."""
+    return _strip_accents(text).replace("&", " and ").lower()
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, folded, in order; a camel-case word also yields its parts after it."""
+    out: list[str] = []
+    for word in _WORD.findall(_strip_accents(text).replace("&", " and ")):
+        lower = word.lower()
+        out.append(lower)
+        if lower != word and word[1:] != lower[1:]:  # has an inner capital: maybe camel case
+            parts = _CAMEL.split(word)
+            if len(parts) > 1:
+                out.extend(p.lower() for p in parts)
+    return out
+
+
+def plain_words(text: str) -> list[str]:
+    """Folded words without camel-case parts: for adjacency (pairs) and exact-title keys."""
+    return [w.lower() for w in _WORD.findall(fold(text))]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light, predictable stemmer: plurals, -ing, -ed, and a final -e.
+
+    Deliberately crude (no dictionary): it only has to send a word and its everyday variants to the
+    same term, on both sides, and leave short words (ml, dvc, aws) alone.
+    """
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is", "as")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) >= 7:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) >= 6:
+        word = word[:-2]
+    if word.endswith("e") and len(word) >= 5:
+        word = word[:-1]
+    return word
+
+
+_ABBREVIATION_STARTS = frozenset(k[0] for k in _ABBREVIATIONS)
+
+
+def _abbreviations(seq: list[str]) -> list[str]:
+    found: list[str] = []
+    for i, word in enumerate(seq):
+        if word not in _ABBREVIATION_STARTS:
+            continue
+        for size in range(1, _MAX_ABBREVIATION + 1):
+            short = _ABBREVIATIONS.get(tuple(seq[i:i + size]))
+            if short:
+                found.append(short)
+    return found
+
+
+def terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Distinct stemmed terms of `text`, in order: words, camel parts and abbreviations."""
+    return [term for term, _ in term_words(text, keep_stopwords=keep_stopwords)]
+
+
+def term_words(text: str, *, keep_stopwords: bool = False) -> list[tuple[str, str]]:
+    """(term, the folded word it came from) for each distinct term of `text`; typos are fixed on words."""
+    raw = words(text)
+    kept = raw if keep_stopwords else [w for w in raw if w not in STOPWORDS]
+    if not kept:
+        kept = raw  # a query of stopwords only still means something
+    extra = _abbreviations(plain_words(text))
+    out: dict[str, str] = {}
+    for word in (*kept, *extra):
+        out.setdefault(stem(word), word)
+    return list(out.items())
+
+
+def pairs(text: str) -> list[str]:
+    """Adjacent words joined and stemmed (feature store -> featurestor): compounds and phrase evidence."""
+    seq = [w for w in plain_words(text) if w not in STOPWORDS]
+    return list(dict.fromkeys(stem(a + b) for a, b in pairwise(seq)))
+
+
+def analyze(text: str, *, with_pairs: bool = True) -> tuple[list[tuple[str, str]], list[str]]:
+    """`term_words(text)` and `pairs(text)` in one pass over the text, for building the index."""
+    raw = words(text)
+    plain = [w.lower() for w in _WORD.findall(fold(text))] if with_pairs or _ABBREVIATION_STARTS & set(raw) else []
+    kept = [w for w in raw if w not in STOPWORDS] or raw
+    out: dict[str, str] = {}
+    for word in (*kept, *_abbreviations(plain)):
+        out.setdefault(stem(word), word)
+    found_pairs: list[str] = []
+    if with_pairs:
+        seq = [w for w in plain if w not in STOPWORDS]
+        found_pairs = list(dict.fromkeys(stem(a + b) for a, b in pairwise(seq)))
+    return list(out.items()), found_pairs
+
+
+def key(text: str) -> str:
+    """The whole text squeezed to one string (W&B -> wb, Weights & Biases -> weightsbiases)."""
+    seq = [w for w in plain_words(text) if w not in STOPWORDS] or plain_words(text)
+    return "".join(seq)

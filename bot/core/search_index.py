@@ -1,0 +1,503 @@
+"""The indexed search engine: an inverted index over normalised terms, built once per catalog load.
+
+A query costs what its terms cost: each term is looked up in the vocabulary (exactly, else by
+prefix and by edit distance with rapidfuzz over the words of similar length), and only the
+resources on those terms' posting lists are scored. Nothing here walks the whole catalog per query.
+
+Scoring, per resource:
+  * each term's value is the weight of the best field it occurs in (title and aliases above authors,
+    above tags/category/kind, above provider and summary), plus a little for every further field;
+  * terms are weighted by rarity (idf), and the share of the query's weight a resource covers is
+    squared, so covering every word beats a strong match on one of them;
+  * adjacent query words found together (uber michelangelo) and a query that *is* a title or an
+    alias (mlflow, W&B) add a bonus: the resource itself ranks above pages that mention it;
+  * a resource with no link at all is slightly demoted: a member cannot open it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import heapq
+import math
+from array import array
+
+from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import OSA
+
+from bot.core.catalog import Catalog, Category, Resource
+from bot.core.normalize import STOPWORDS, analyze, key, pairs, plain_words, stem, term_words, terms
+from bot.core.search_api import Completion, Hit, SearchPage, SearchQuery
+
+# Field weights. Kept as named constants: they are the knobs of relevance.
+W_TITLE = 10.0
+W_ALIAS = 10.0
+W_AUTHOR = 8.0
+W_TAG = 6.0
+W_CATEGORY = 5.0
+W_KIND = 5.0
+W_PROVIDER = 4.0
+W_SUMMARY = 3.0
+W_NOTES = 2.0
+EXTRA_FIELD = 0.2  # share of a further field's weight added to the best field's
+MAX_VALUE = 15.0  # a term's value is capped here before normalising to 0..1
+
+# Field numbers (bits of a mask) and their weights.
+F_TITLE, F_ALIAS, F_AUTHOR, F_TAG, F_CATEGORY, F_KIND, F_PROVIDER, F_SUMMARY, F_NOTES = range(9)
+FIELD_WEIGHTS = (W_TITLE, W_ALIAS, W_AUTHOR, W_TAG, W_CATEGORY, W_KIND, W_PROVIDER, W_SUMMARY, W_NOTES)
+
+
+def _mask_value(mask: int) -> float:
+    """A term's value in a resource from the set of fields it occurs in: the best field's weight, plus a
+    share of each further distinct weight (title and alias count once: they say the same thing)."""
+    distinct = sorted({w for i, w in enumerate(FIELD_WEIGHTS) if mask >> i & 1}, reverse=True)
+    return min(MAX_VALUE, distinct[0] + EXTRA_FIELD * sum(distinct[1:])) if distinct else 0.0
+
+
+MASK_VALUE: tuple[float, ...] = tuple(_mask_value(m) for m in range(1 << len(FIELD_WEIGHTS)))
+
+PAIR_BONUS = 0.15  # adjacent query words found together in a field, scaled by that field's weight
+EXACT_BONUS = 0.5  # the whole query equals a title or an alias
+NO_LINK_FACTOR = 0.85
+INTENT_BONUS = 0.3  # the query names the resource's (large) category
+CURATED_CATEGORY = 50  # a category this small is shown in the catalog's order when named
+MAX_SCORE = 1.0 + EXACT_BONUS + 2 * PAIR_BONUS + INTENT_BONUS  # for mapping scores onto 0..100
+
+MIN_SCORE = 0.08  # absolute floor, and
+MIN_RELATIVE = 0.25  # a result must score at least this share of the best one
+PREFIX_EXPANSIONS = 8
+FUZZY_EXPANSIONS = 4
+FUZZY_SIM = 0.9  # a corrected word never counts as much as the word itself
+COMPLETION_SCAN = 400
+MAX_CANDIDATES = 1500  # resources scored per query at most (beyond the strongest of each term)
+TOP_SLICE = 200  # the strongest postings of every matched term are always scored
+LOOKUP_CACHE = 64
+
+
+def _squeeze(seq: list[str]) -> str:
+    """`normalize.key` of already split words."""
+    return "".join([w for w in seq if w not in STOPWORDS] or seq)
+
+
+class IndexedSearch:
+    """`SearchEngine` over an inverted index; build cost and memory grow linearly with the catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        # The build allocates millions of long-lived objects; the cyclic collector would rescan them
+        # again and again for nothing (they form no cycles), so it is paused while building.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(catalog)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _build(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._resources: tuple[Resource, ...] = catalog.resources
+        n = len(self._resources)
+        self._n = n
+        categories = {c.id: c for c in catalog.categories}
+        category_text = {cid: " ".join((c.id, c.title, *c.aliases)) for cid, c in categories.items()}
+
+        lists: dict[str, tuple[list[int], list[float]]] = {}
+        self._keys: dict[str, list[int]] = {}  # squeezed title/alias -> resources
+        # every indexed word -> its term: typos are fixed on words, which is what members mistype
+        self._word_term: dict[str, str] = {}
+        word_term = self._word_term
+        self._linked = array("b", (1 if r.url or r.links else 0 for r in self._resources))
+        self._by_kind: dict[str, set[int]] = {}
+        self._by_level: dict[str, set[int]] = {}
+        self._by_cost: dict[str, set[int]] = {}
+        self._by_category: dict[str, set[int]] = {}
+        titles: list[tuple[str, int]] = []
+        title_words: dict[str, list[int]] = {}
+        # Tags, categories, kinds and names repeat across resources: analyse each distinct text once.
+        cache: dict[tuple[str, bool], tuple[list[tuple[str, str]], list[str]]] = {}
+
+        for doc, r in enumerate(self._resources):
+            fields: dict[str, int] = {}  # term -> bit set of the fields it occurs in
+
+            def add(text: str, field: int, with_pairs: bool = True) -> None:
+                analysed = cache.get((text, with_pairs))
+                if analysed is None:
+                    analysed = analyze(text, with_pairs=with_pairs)
+                    if len(cache) < 200_000:
+                        cache[(text, with_pairs)] = analysed
+                found, found_pairs = analysed
+                bit = 1 << field
+                for term, word in found:
+                    fields[term] = fields.get(term, 0) | bit  # noqa: B023 - used within the iteration
+                    word_term.setdefault(word, term)
+                for term in found_pairs:
+                    fields[term] = fields.get(term, 0) | bit  # noqa: B023
+
+            add(r.title, F_TITLE)
+            for alias in r.aliases:
+                add(alias, F_ALIAS)
+            for author in r.authors:
+                add(author, F_AUTHOR)
+            for tag in r.tags:
+                add(tag, F_TAG)
+            add(category_text.get(r.category, r.category), F_CATEGORY)
+            add(r.kind, F_KIND)
+            if r.provider:
+                add(r.provider, F_PROVIDER)
+            add(r.summary, F_SUMMARY, with_pairs=False)
+            for note in r.notes:
+                add(note, F_NOTES, with_pairs=False)
+
+            for term, mask in fields.items():
+                entry = lists.get(term)
+                if entry is None:
+                    entry = lists[term] = ([], [])
+                entry[0].append(doc)
+                entry[1].append(MASK_VALUE[mask])
+
+            for text in (r.title, *r.aliases):
+                seq = plain_words(text)
+                self._keys.setdefault(_squeeze(seq), []).append(doc)
+                folded = " ".join(seq)
+                titles.append((folded, doc))
+                for word in set(seq):
+                    title_words.setdefault(word, []).append(doc)
+
+            self._by_kind.setdefault(r.kind, set()).add(doc)
+            self._by_category.setdefault(r.category, set()).add(doc)
+            if r.level:
+                self._by_level.setdefault(r.level, set()).add(doc)
+            if r.cost:
+                self._by_cost.setdefault(r.cost, set()).add(doc)
+
+        # Compact posting lists: about 8 bytes a posting instead of a boxed int and float.
+        self._postings: dict[str, tuple[array, array]] = {}
+        for term, (docs, vals) in lists.items():
+            if len(docs) > TOP_SLICE:  # long lists strongest first (stable: then catalog order), see _candidates
+                order = sorted(range(len(vals)), key=vals.__getitem__, reverse=True)
+                docs = [docs[i] for i in order]
+                vals = [vals[i] for i in order]
+            self._postings[term] = (array("i", docs), array("f", vals))
+        del lists
+        self._lookups: dict[str, dict[int, float]] = {}
+        self._vocab: list[str] = sorted(self._postings)
+        # Indexed words by (length, first letter) and (length, second letter): where typos are looked for.
+        self._by_start: dict[tuple[int, str], list[str]] = {}
+        self._by_second: dict[tuple[int, str], list[str]] = {}
+        for word in sorted(self._word_term):
+            if len(word) >= 3:
+                self._by_start.setdefault((len(word), word[0]), []).append(word)
+                self._by_second.setdefault((len(word), word[1]), []).append(word)
+        # A query that names a category (feature stores, podcasts, serving) asks for that category.
+        self._category_terms = {
+            c.id: frozenset(terms(" ".join((c.id, c.title, *c.aliases))) + pairs(c.title)) for c in catalog.categories
+        }
+        self._category_docs = {cid: sorted(docs) for cid, docs in self._by_category.items()}
+        self._titles = sorted(titles)
+        self._title_vocab = sorted(title_words)
+        self._title_words = {w: array("i", docs) for w, docs in title_words.items()}
+        self._category_names = [
+            (c, utils.default_process(f"{c.title} {c.id.replace('-', ' ')} {' '.join(c.aliases)}"))
+            for c in catalog.categories
+        ]
+
+    # -- vocabulary ----------------------------------------------------------------------------------
+
+    def _idf(self, term: str) -> float:
+        entry = self._postings.get(term)
+        df = len(entry[0]) if entry else 1
+        return math.log(1.0 + self._n / df)
+
+    def _expand(self, term: str, word: str) -> tuple[list[tuple[str, float]], str | None]:
+        """Vocabulary terms a query term stands for, with a similarity in 0..1; and the word it was
+        corrected to, when a typo was fixed."""
+        if term in self._postings:
+            return [(term, 1.0)], None
+        found: dict[str, float] = {}
+        if len(term) >= 3:  # an unfinished word: kube -> kubernetes
+            start = bisect.bisect_left(self._vocab, term)
+            for candidate in self._vocab[start:start + PREFIX_EXPANSIONS]:
+                if not candidate.startswith(term):
+                    break
+                found[candidate] = 0.85 * len(term) / len(candidate) + 0.1
+        near = self._near_words(word, FUZZY_EXPANSIONS)
+        for candidate_word, dist in near:
+            sim = FUZZY_SIM * (1.0 - dist / max(len(word), len(candidate_word)))
+            candidate = self._word_term[candidate_word]
+            found[candidate] = max(found.get(candidate, 0.0), sim)
+        best = sorted(found.items(), key=lambda kv: -kv[1])[: PREFIX_EXPANSIONS + FUZZY_EXPANSIONS]
+        fixed = near[0][0] if near and best and best[0][0] == self._word_term[near[0][0]] else None
+        return best, fixed
+
+    def _near_words(self, word: str, limit: int) -> list[tuple[str, int]]:
+        """Indexed words within one edit of a short word, two of a long one (a swap is one edit).
+
+        Only words of a near length that share the first letter, or have the query's first or second
+        letter first, are compared: nearly every typo keeps one of those, and it keeps the cost
+        independent of the catalog's size in practice.
+        """
+        if len(word) < 4:
+            return []
+        most = 1 if len(word) <= 5 else 2
+        found: dict[str, int] = {}
+        for length in range(len(word) - most, len(word) + most + 1):
+            for bucket in (self._by_start.get((length, word[0])), self._by_start.get((length, word[1])),
+                           self._by_second.get((length, word[0]))):
+                if bucket:
+                    for w, d, _ in process.extract(word, bucket, scorer=OSA.distance, score_cutoff=most,
+                                                   limit=limit):
+                        found[w] = int(d)
+        return sorted(found.items(), key=lambda wd: (wd[1], wd[0]))[:limit]
+
+    # -- search --------------------------------------------------------------------------------------
+
+    def _allowed(self, query: SearchQuery) -> set[int] | None:
+        if not query.has_filters:
+            return None
+        allowed: set[int] | None = None
+        for wanted, index in ((query.kinds, self._by_kind), (query.levels, self._by_level),
+                              (query.costs, self._by_cost), (query.categories, self._by_category)):
+            if not wanted:
+                continue
+            docs: set[int] = set().union(*(index.get(w, set()) for w in wanted))
+            allowed = docs if allowed is None else allowed & docs
+        return allowed if allowed is not None else set()
+
+    def _lookup(self, term: str) -> dict[int, float]:
+        """A long posting list as a mapping, for scoring a few candidates against it; kept for hot terms."""
+        found = self._lookups.get(term)
+        if found is None:
+            docs, vals = self._postings[term]
+            found = dict(zip(docs, vals, strict=True))
+            if len(self._lookups) >= LOOKUP_CACHE:
+                self._lookups.pop(next(iter(self._lookups)))
+            self._lookups[term] = found
+        return found
+
+    def _candidates(self, plan: list[tuple[float, list[tuple[str, float]]]], allowed: set[int] | None) -> set[int]:
+        """The resources worth scoring: all of the rarest terms' postings, and the strongest postings of
+        common terms (lists are ordered by value), so that cost is bounded whatever the catalog size."""
+        cands: set[int] = set()
+        ordered = sorted((exp for _, expansions in plan for exp, _ in expansions),
+                         key=lambda exp: len(self._postings[exp][0]))
+        for exp in ordered:
+            docs = self._postings[exp][0]
+            room = max(MAX_CANDIDATES - len(cands), TOP_SLICE)
+            if allowed is None:
+                cands.update(docs[:room])
+            else:
+                taken = 0
+                for d in docs:
+                    if d in allowed:
+                        cands.add(d)
+                        taken += 1
+                        if taken >= room:
+                            break
+        return cands
+
+    def _score(self, text: str, allowed: set[int] | None = None
+               ) -> tuple[dict[int, float], list[list[str]], dict[str, str]]:
+        """Score the resources that share terms with `text` (within `allowed`, if given).
+
+        Also returns, per query term, the vocabulary terms it was matched to, and the typos fixed.
+        """
+        query_terms = term_words(text)
+        fixes: dict[str, str] = {}
+        weights: list[float] = []
+        matched: list[list[str]] = []
+        plan: list[tuple[float, list[tuple[str, float]]]] = []
+        for term, word in query_terms:
+            expansions, fixed = self._expand(term, word)
+            matched.append([exp for exp, _ in expansions])
+            if fixed:
+                fixes[word] = fixed
+            idf = self._idf(expansions[0][0] if expansions else term)
+            weights.append(idf)
+            if expansions:
+                plan.append((idf, expansions))
+        cands = self._candidates(plan, allowed)
+        acc: dict[int, float] = dict.fromkeys(cands, 0.0)
+        cover: dict[int, float] = dict.fromkeys(cands, 0.0)
+        for idf, expansions in plan:
+            best: dict[int, float] = {}  # a resource counts once per query term: its best expansion
+            for exp, sim in expansions:
+                docs, vals = self._postings[exp]
+                if len(docs) <= 2 * len(cands):
+                    for d, v in zip(docs, vals, strict=True):
+                        if d in acc and v * sim > best.get(d, 0.0):
+                            best[d] = v * sim
+                else:
+                    lookup = self._lookup(exp)
+                    for d in cands:
+                        v = lookup.get(d)
+                        if v is not None and v * sim > best.get(d, 0.0):
+                            best[d] = v * sim
+            scale = idf / MAX_VALUE
+            for d, value in best.items():
+                acc[d] += value * scale
+                cover[d] += idf  # a corrected word still covers the resource; its similarity lowered the value
+        total = sum(weights) or 1.0
+        scores = {d: (a / total) * (cover[d] / total) ** 2 for d, a in acc.items() if a > 0.0}
+        plain = {t for t, _ in query_terms}
+        for pair in pairs(text):  # phrase evidence: the two words side by side in one field
+            entry = self._postings.get(pair)
+            if entry is not None and pair not in plain:
+                docs, vals = entry
+                if len(docs) <= 2 * len(scores):
+                    found = [(d, v) for d, v in zip(docs, vals, strict=True) if d in scores]
+                else:
+                    lookup = self._lookup(pair)
+                    found = [(d, lookup[d]) for d in scores if d in lookup]
+                for d, v in found:
+                    scores[d] += PAIR_BONUS * min(1.0, v / W_TITLE)
+        exact = self._keys.get(key(text))
+        if exact is None and fixes:  # mlfow: the corrected query may be a title
+            exact = self._keys.get(key(" ".join(fixes.get(w, w) for w in plain_words(text))))
+        for d in exact or ():
+            if d in scores:
+                scores[d] += EXACT_BONUS
+        return scores, matched, fixes
+
+    def _intended_categories(self, matched: list[list[str]]) -> list[str]:
+        """Categories whose name covers every word of the query (each word possibly corrected)."""
+        if not matched or not all(matched):
+            return []
+        return [cid for cid, names in self._category_terms.items()
+                if all(any(t in names for t in options) for options in matched)]
+
+    def search(self, query: SearchQuery, *, limit: int = 5, offset: int = 0) -> SearchPage:
+        limit = max(0, limit)
+        offset = max(0, offset)
+        allowed = self._allowed(query)
+        text = query.text.strip()
+        if not terms(text):
+            if allowed is None:
+                return SearchPage(hits=(), total=0, offset=offset, categories=self.nearest_categories(text))
+            ordered = sorted(allowed)  # filters alone: the catalog's own (curated) order
+            page = tuple(Hit(self._resources[d], 100.0) for d in ordered[offset:offset + limit])
+            return SearchPage(hits=page, total=len(ordered), offset=offset,
+                              categories=() if ordered else self.nearest_categories(text))
+        scores, matched, fixes = self._score(text, allowed)
+        linked = self._linked
+        for d in scores:
+            if not linked[d]:
+                scores[d] *= NO_LINK_FACTOR
+        # Naming a category asks for that category. A small one is a curated list: its resources come
+        # first, in the curators' order (as `/mlops list` shows them). In a big one that order means
+        # little, so its resources only get a bonus and are ranked by score with everything else.
+        intended: list[int] = []
+        for cid in self._intended_categories(matched):
+            docs = self._category_docs.get(cid, [])
+            if len(docs) <= CURATED_CATEGORY:
+                intended += docs
+            else:
+                for d in docs[:MAX_CANDIDATES] if len(docs) > MAX_CANDIDATES else docs:
+                    if d in scores:
+                        scores[d] += INTENT_BONUS
+        intended.sort()
+        if allowed is not None:
+            intended = [d for d in intended if d in allowed]
+        first = set(intended)
+        floor = max(MIN_SCORE, MIN_RELATIVE * max(scores.values(), default=0.0))
+        kept = [(s, d) for d, s in scores.items() if s >= floor and d not in first]
+        total = len(intended) + len(kept)
+        hits: list[Hit] = []
+        for rank, d in enumerate(intended[offset:offset + limit], offset):
+            hits.append(Hit(self._resources[d], round(100.0 - 10.0 * rank / len(intended), 3)))
+        rest = offset + limit - len(intended)
+        if rest > 0:
+            skip = max(0, offset - len(intended))
+            top = heapq.nsmallest(rest, kept, key=lambda sd: (-sd[0], sd[1]))[skip:]
+            cap = 89.0 if intended else 100.0
+            hits += [Hit(self._resources[d], round(min(cap, 100.0 * s / MAX_SCORE), 3)) for s, d in top]
+        did_you_mean = self.did_you_mean(text, fixes) if fixes or not total else None
+        return SearchPage(hits=tuple(hits), total=total, offset=offset, did_you_mean=did_you_mean,
+                          categories=() if total else self.nearest_categories(text))
+
+    def did_you_mean(self, text: str, fixes: dict[str, str] | None = None) -> str | None:
+        """The query with each unknown word replaced by the nearest indexed word, if any changed."""
+        fixes = fixes or {}
+        out: list[str] = []
+        changed = False
+        for word in plain_words(text)[:20]:
+            fixed = fixes.get(word)
+            if fixed is None and len(word) >= 4 and stem(word) not in self._postings:
+                near = self._near_words(word, 1)
+                fixed = near[0][0] if near else None
+            changed = changed or fixed is not None
+            out.append(fixed or word)
+        return " ".join(out) if changed else None
+
+    def nearest_categories(self, text: str, limit: int = 3) -> tuple[Category, ...]:
+        if not self._category_names:
+            return ()
+        names = [name for _, name in self._category_names]
+        found = process.extract(utils.default_process(text) or "mlops", names, scorer=fuzz.WRatio,
+                                processor=None, limit=limit)
+        return tuple(self._category_names[i][0] for _, _, i in found)
+
+    # -- completion ----------------------------------------------------------------------------------
+
+    def complete(self, prefix: str, *, limit: int = 25) -> list[Completion]:
+        limit = max(0, min(limit, 25))
+        seq = plain_words(prefix[:200])
+        if not seq:
+            return [self._category_completion(c) for c in self.catalog.categories[:limit]]
+        typed = " ".join(seq)
+        out: list[Completion] = []
+        seen: set[int] = set()
+        for category, name in self._category_names:
+            names = [category.id.replace("-", " "), *name.split()]
+            if name.startswith(typed) or any(n.startswith(typed) for n in names):
+                out.append(self._category_completion(category))
+        for doc in self._complete_docs(seq, typed):
+            if doc not in seen:
+                seen.add(doc)
+                out.append(self._resource_completion(self._resources[doc]))
+            if len(out) >= limit:
+                break
+        if not out:  # nothing starts like that: a typo, so fall back on the full (fuzzy) search
+            page = self.search(SearchQuery(text=prefix[:200]), limit=limit)
+            out = [self._resource_completion(h.resource) for h in page.hits]
+        return out[:limit]
+
+    def _complete_docs(self, seq: list[str], typed: str) -> list[int]:
+        # 1. titles (and aliases) that start with what was typed, shortest first
+        start = bisect.bisect_left(self._titles, (typed, -1))
+        starting: list[tuple[int, int]] = []
+        for title, doc in self._titles[start:start + COMPLETION_SCAN]:
+            if not title.startswith(typed):
+                break
+            starting.append((len(title), doc))
+        ranked = [doc for _, doc in sorted(starting)]
+        # 2. titles with every typed word, the last one possibly unfinished
+        *done, last = seq
+        base: set[int] | None = None
+        for word in done:  # set intersections run in C: cheap even for common words
+            docs = self._title_words.get(word)
+            base = set() if docs is None else (set(docs) if base is None else base.intersection(docs))
+        start = bisect.bisect_left(self._title_vocab, last)
+        more: list[tuple[int, int]] = []
+        for word in self._title_vocab[start:start + COMPLETION_SCAN]:
+            if not word.startswith(last) or len(more) >= COMPLETION_SCAN:
+                break
+            docs = self._title_words[word]
+            found = docs[:COMPLETION_SCAN] if base is None else base.intersection(docs)
+            more += [(len(self._resources[doc].title), doc) for doc in found]
+        ranked += [doc for _, doc in sorted(more)]
+        return ranked
+
+    @staticmethod
+    def _resource_completion(resource: Resource) -> Completion:
+        label = f"{resource.title} ({resource.kind.replace('-', ' ')})"
+        return Completion(label=_clip(label), value=_clip(resource.title), kind="resource")
+
+    def _category_completion(self, category: Category) -> Completion:
+        count = len(self._by_category.get(category.id, ()))
+        return Completion(label=_clip(f"Category: {category.title} ({count})"), value=_clip(category.id),
+                          kind="category")
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
