@@ -55,6 +55,17 @@ class Store:
     async def claim(self, key: str) -> bool:
         return await asyncio.to_thread(self.claim_sync, key)
 
+    def release_sync(self, key: str) -> None:
+        """Give a claim back when the claimed work failed, so that a later attempt may do it."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(claims).where(claims.c.key == key[:300]))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"release failed: {exc.__class__.__name__}") from exc
+
+    async def release(self, key: str) -> None:
+        await asyncio.to_thread(self.release_sync, key)
+
     def forget_claims_sync(self, older_than: dt.timedelta) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(delete(claims).where(claims.c.created_at < _now() - older_than))

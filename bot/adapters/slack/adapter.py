@@ -1,0 +1,188 @@
+"""SlackAdapter: the runner's handle on Slack, in HTTP mode or Socket Mode.
+
+HTTP mode serves `POST /slack/events` (commands, interactivity, events) and `GET /healthz` with
+aiohttp. Each request's signature is checked here, strictly, before slack-bolt dispatches it.
+Socket Mode (SLACK_APP_TOKEN set) needs no public URL: bolt's aiohttp Socket Mode handler dials out.
+Both start with `auth.test`, so a bad token stops `mlops-bot run` with one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.app import ACK_BUDGET, SlackBot, retry_handlers
+from bot.adapters.slack.verify import is_from_slack
+from bot.errors import ConfigError, PlatformError
+from bot.service import BotService
+from bot.settings import Settings
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+EVENTS_PATH = "/slack/events"
+# Slack's payloads are a few KB; a larger body is not from Slack and is refused before it is read.
+MAX_BODY = 256 * 1024
+CONNECT_TIMEOUT = 30.0
+STOP_GRACE = 5.0
+_SIGNING_SECRET = web.AppKey("signing_secret", str)
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(self, service: BotService, settings: Settings, store: Store, *,
+                 ack_budget: float = ACK_BUDGET) -> None:
+        self.service = service
+        self.settings = settings
+        self.store = store
+        self.ack_budget = ack_budget
+        self.mode = "socket" if settings.slack_socket_configured else "http"
+        self.api_url = settings.slack_api_url or DEFAULT_API_URL
+        self.port: int | None = None  # the bound port in HTTP mode (PORT=0 picks a free one)
+        self.bot: SlackBot | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+
+    # -- start / stop ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        token = _secret(self.settings.slack_bot_token, "SLACK_BOT_TOKEN")
+        secret = ""
+        if self.mode == "http":
+            secret = _secret(self.settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        try:
+            web_client = self._web_client(token)
+            auth = await self._auth_test(web_client, token)
+            # bolt gives each request a copy of this client, with the token from `authorize`, and deep-copies
+            # requests for lazy listeners: it must not hold the (uncopyable) shared session. Our listeners
+            # answer through response_url and never use it.
+            app_client = AsyncWebClient(base_url=self.api_url, retry_handlers=retry_handlers(),
+                                        logger=logging.getLogger("bot.adapters.slack.web"))
+            self.bot = SlackBot(self.service, self.store, client=app_client, auth=auth,
+                                http=self._http, signing_secret=secret, ack_budget=self.ack_budget)
+            if self.mode == "socket":
+                await self._start_socket(web_client)
+            else:
+                await self._start_http(secret)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("Slack connected as %s in workspace %s (%s mode)", auth.bot_user_id, auth.team_id, self.mode)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            # Stops accepting connections, then lets in-flight requests finish.
+            await self._runner.cleanup()
+            self._runner = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self.bot is not None:
+            await self.bot.drain(STOP_GRACE)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _web_client(self, token: str | None) -> AsyncWebClient:
+        return AsyncWebClient(token=token, base_url=self.api_url, session=self._http,
+                              retry_handlers=retry_handlers(), logger=logging.getLogger("bot.adapters.slack.web"))
+
+    async def _auth_test(self, client: AsyncWebClient, token: str) -> AuthorizeResult:
+        try:
+            response = await client.auth_test()
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+            raise PlatformError(f"Slack rejected SLACK_BOT_TOKEN ({error})",
+                                user_message="Slack rejected SLACK_BOT_TOKEN.") from None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise PlatformError(f"cannot reach the Slack Web API at {self.api_url} "
+                                f"(check SLACK_API_URL and the network): {exc.__class__.__name__}") from None
+        if not response.get("bot_id"):
+            raise PlatformError("SLACK_BOT_TOKEN is not a bot token (it should start with xoxb-)")
+        return AuthorizeResult.from_auth_test_response(auth_test_response=response, bot_token=token)
+
+    # -- Socket Mode ----------------------------------------------------------------------------------
+
+    async def _start_socket(self, web_client: AsyncWebClient) -> None:
+        assert self.bot is not None
+        app_token = _secret(self.settings.slack_app_token, "SLACK_APP_TOKEN")
+        # The SDK's connect() retries a refused app token forever; asking once here turns it into an error.
+        try:
+            opened = await web_client.apps_connections_open(app_token=app_token)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+            raise PlatformError(f"Slack rejected SLACK_APP_TOKEN ({error}); it needs the connections:write scope",
+                                user_message="Slack rejected SLACK_APP_TOKEN.") from None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise PlatformError(f"cannot open a Socket Mode connection via {self.api_url}: "
+                                f"{exc.__class__.__name__}") from None
+        self._socket = AsyncSocketModeHandler(self.bot.app, app_token=app_token, web_client=web_client,
+                                              logger=logging.getLogger("bot.adapters.slack.socket"))
+        self._socket.client.wss_uri = opened["url"]  # the URL just issued: no second apps.connections.open
+        try:
+            await asyncio.wait_for(self._socket.connect_async(), timeout=CONNECT_TIMEOUT)
+        except TimeoutError:
+            raise PlatformError(f"no Socket Mode connection within {CONNECT_TIMEOUT:.0f} s") from None
+
+    # -- HTTP mode ------------------------------------------------------------------------------------
+
+    async def _start_http(self, secret: str) -> None:
+        app = web.Application(client_max_size=MAX_BODY)
+        app[_SIGNING_SECRET] = secret
+        app.router.add_post(EVENTS_PATH, self._events)
+        app.router.add_get("/healthz", self._healthz)
+        # No access log: one line per request at 1000 req/s is noise; the service logs each command.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on HOST={self.settings.host} PORT={self.settings.port}: "
+                              f"{exc.strerror or exc}") from None
+        self.port = int(self._runner.addresses[0][1])
+        log.info("Slack HTTP mode listening on http://%s:%d%s", self.settings.host, self.port, EVENTS_PATH)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        assert self.bot is not None
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": "request too large"}, status=413)
+        if not is_from_slack(request.app[_SIGNING_SECRET], request.headers, body):
+            # Forged, unsigned, stale or malformed: not from Slack, and nothing is dispatched.
+            return web.json_response({"error": "invalid request"}, status=401)
+        retry = request.headers.get("X-Slack-Retry-Num")
+        if retry:
+            log.info("Slack retry #%s (%s)", retry[:8], request.headers.get("X-Slack-Retry-Reason", "")[:40])
+        bolt_request = AsyncBoltRequest(body=body.decode("utf-8", "replace"), query=request.query_string,
+                                        headers=_headers(request))
+        bolt_response = await self.bot.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "platform": "slack", "mode": self.mode})
+
+
+def _headers(request: web.Request) -> dict[str, Any]:
+    return {key.lower(): value for key, value in request.headers.items()}
+
+
+def _secret(value: Any, setting: str) -> str:
+    if value is None or not value.get_secret_value().strip():
+        raise ConfigError(f"{setting} is not set", user_message=f"{setting} is not set.")
+    return value.get_secret_value().strip()

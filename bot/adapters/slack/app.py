@@ -1,0 +1,245 @@
+"""The slack-bolt app: `/mlops` and the Share / More buttons, on top of BotService.
+
+Slack wants every request acknowledged within 3 seconds. The slash command's reply is computed and
+returned *in* the ack (one round trip, and an ack body is ephemeral by default). Should the service
+take longer than `ack_budget`, the ack says "Working on it…" and a lazy listener, which bolt's lazy
+listener runner starts after the ack has gone, replaces that placeholder through `response_url` once
+the reply is ready. The lazy listener is started only on that slow path: declared with `lazy=[...]`
+it would run for every command, and bolt deep-copies the whole request for each lazy run (about
+1 ms of CPU, which more than halved the requests/s in bench/slack_http.py).
+Button clicks are acked at once (an ack for a click carries no message) and do their work lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.adapters.slack.render import ButtonState, decode_button, render_message
+from bot.core.reply import ButtonAction, Reply
+from bot.errors import BotError, PlatformError
+from bot.service import BotService, Request
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+
+# Slack gives 3 s; keep a margin for the network and bolt's own 10 ms ack polling.
+ACK_BUDGET = 2.0
+WORKING = Reply(header="Working on it…", text="The answer will replace this message in a moment.")
+SHARE_FAILED = Reply(header="Sorry", text="Slack did not accept the shared message. Please try again.",
+                     is_error=True)
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """429s wait for Retry-After, dropped connections back off; both sleep with asyncio, never blocking."""
+    return [AsyncConnectionErrorRetryHandler(max_retry_count=2), AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+
+
+def _request(body: dict[str, Any], text: str, offset: int = 0) -> Request:
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id") or (
+        body.get("container") or {}).get("channel_id")
+    return Request(text=text[:4000], platform="slack", user_id=str(user), channel_id=channel, offset=offset)
+
+
+def _user_name(body: dict[str, Any]) -> str | None:
+    user = body.get("user") or {}
+    name = user.get("name") or user.get("username")
+    return str(name) if name else None
+
+
+def _share_key(body: dict[str, Any], action: dict[str, Any]) -> str:
+    """Same message + same button = same share, whether Slack retried or the member double-clicked."""
+    container = body.get("container") or {}
+    team = (body.get("team") or {}).get("id") or ""
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    message = container.get("message_ts") or f"{action.get('action_ts')}:{body.get('trigger_id')}"
+    value = hashlib.sha256(str(action.get("value")).encode()).hexdigest()[:24]
+    return f"slack:share:{team}:{channel}:{message}:{value}"[:300]
+
+
+def _pending_key(body: dict[str, Any]) -> str:
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger:
+        return trigger
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class SlackBot:
+    """Owns the AsyncApp and its listeners; HTTP and Socket Mode both dispatch into `app`."""
+
+    def __init__(self, service: BotService, store: Store, *, client: AsyncWebClient, auth: AuthorizeResult,
+                 http: aiohttp.ClientSession, signing_secret: str = "", ack_budget: float = ACK_BUDGET) -> None:
+        self.service = service
+        self.store = store
+        self.http = http
+        self.ack_budget = ack_budget
+        self._pending: dict[str, asyncio.Task[Reply]] = {}  # slow answers, by trigger_id
+        self._lazy: set[asyncio.Task[Any]] = set()
+
+        async def authorize() -> AuthorizeResult:
+            # A closure, not a method: bolt fills every parameter it finds by name, `self` included.
+            return auth
+
+        self.app = AsyncApp(
+            name="mlops-bot",
+            logger=logging.getLogger("bot.adapters.slack.bolt"),
+            client=client,
+            # auth.test ran once at start-up; reusing its result spares every request a Web API call.
+            authorize=authorize,
+            # Given explicitly ("" in Socket Mode, where bolt skips the check) so bolt never reads the environment.
+            signing_secret=signing_secret,
+        )
+        self.app.command(re.compile(r"^/"))(self._command)
+        self.app.action(re.compile(r"^mlops_share"))(ack=self._ack_click, lazy=[self._share])
+        self.app.action(re.compile(r"^mlops_more"))(ack=self._ack_click, lazy=[self._more])
+
+    # -- slash command ----------------------------------------------------------------------------------
+
+    async def _command(self, ack: AsyncAck, body: dict[str, Any], request: AsyncBoltRequest,
+                       listener_runner: AsyncioListenerRunner) -> None:
+        task = asyncio.get_running_loop().create_task(self.service.handle(_request(body, body.get("text") or "")))
+        done, _ = await asyncio.wait({task}, timeout=self.ack_budget)
+        if done:
+            await ack({**render_message(_result_or_error(task)), "response_type": "ephemeral"})
+            return
+        log.warning("answer not ready within %.1f s; acking a placeholder", self.ack_budget)
+        await ack({**render_message(WORKING), "response_type": "ephemeral"})
+        self._pending[_pending_key(body)] = task
+        # What bolt does for a `lazy=[...]` function, done here only when it is needed.
+        lazy_request = request.to_copyable()
+        lazy_request.lazy_only = True
+        lazy_request.lazy_function_name = self._command_late.__name__
+        listener_runner.lazy_listener_runner.start(function=self._command_late, request=lazy_request)
+
+    async def _command_late(self, body: dict[str, Any]) -> None:
+        async with self._tracked():
+            task = self._pending.pop(_pending_key(body), None)
+            if task is None:
+                return
+            await asyncio.wait({task})
+            message = {**render_message(_result_or_error(task)), "response_type": "ephemeral",
+                       "replace_original": True}
+            try:
+                await self.post(body.get("response_url"), message)
+            except BotError as exc:
+                log.error("could not deliver a late reply: %s", exc)
+
+    # -- buttons ------------------------------------------------------------------------------------------
+
+    async def _ack_click(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self._tracked():
+            state = decode_button(str(action.get("action_id")), action.get("value"))
+            if state is None or state.action is not ButtonAction.SHARE:
+                log.warning("ignoring a Share click with an unreadable value")
+                return
+            key = _share_key(body, action)
+            try:
+                if not await self.store.claim(key):
+                    log.info("share already posted; ignoring the retry or double click")
+                    return
+                reply = await self._answer(body, state)
+                if reply.is_error:
+                    await self.post(body.get("response_url"), _ephemeral(reply))
+                    return
+                message = {**render_message(reply.public(), shared_by=_user_name(body)),
+                           "response_type": "in_channel", "replace_original": False}
+                try:
+                    await self.post(body.get("response_url"), message)
+                except PlatformError as exc:
+                    # Let the member try again: nothing was posted under this key.
+                    log.error("share failed: %s", exc)
+                    await self.store.release(key)
+                    await self.post(body.get("response_url"), _ephemeral(SHARE_FAILED))
+                    return
+                # The private copy has done its job; like /giphy's "Send", sharing moves it to the channel.
+                await self.post(body.get("response_url"), {"delete_original": True})
+            except BotError as exc:
+                log.error("share click not completed: %s", exc)
+
+    async def _more(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self._tracked():
+            state = decode_button(str(action.get("action_id")), action.get("value"))
+            if state is None or state.action is not ButtonAction.MORE:
+                log.warning("ignoring a More click with an unreadable value")
+                return
+            try:
+                reply = await self._answer(body, state)
+                message = _ephemeral(reply)
+                # On the member's private reply, page in place. On a shared message, paging in place
+                # would change what everyone sees: the next page goes privately to whoever clicked.
+                message["replace_original"] = bool((body.get("container") or {}).get("is_ephemeral"))
+                await self.post(body.get("response_url"), message)
+            except BotError as exc:
+                log.error("More click not completed: %s", exc)
+
+    async def _answer(self, body: dict[str, Any], state: ButtonState) -> Reply:
+        return await self.service.handle(_request(body, state.command, state.offset))
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    async def post(self, response_url: object, message: dict[str, Any]) -> None:
+        """POST to a response_url (retrying 429s and dropped connections); PlatformError if refused."""
+        if not isinstance(response_url, str) or not response_url.startswith(("https://", "http://")):
+            raise PlatformError("the payload has no usable response_url")
+        client = AsyncWebhookClient(url=response_url, session=self.http, retry_handlers=retry_handlers(),
+                                    logger=logging.getLogger("bot.adapters.slack.webhook"))
+        try:
+            response = await client.send_dict(message)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PlatformError(f"response_url unreachable: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise PlatformError(f"response_url answered {response.status_code}: {response.body[:200]}")
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self) -> AsyncIterator[None]:
+        """Lazy listeners are bolt's fire-and-forget tasks; tracking them lets stop() let them finish."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._lazy.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._lazy.discard(task)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (up to `timeout`) for in-flight lazy work, e.g. a share being posted during shutdown."""
+        tasks = [t for t in self._lazy if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+
+def _ephemeral(reply: Reply) -> dict[str, Any]:
+    return {**render_message(reply), "response_type": "ephemeral", "replace_original": False}
+
+
+def _result_or_error(task: asyncio.Task[Reply]) -> Reply:
+    try:
+        return task.result()
+    except Exception as exc:  # the service already turns errors into replies; this is the last net
+        log.exception("the service failed", exc_info=exc)
+        user_message = exc.user_message if isinstance(exc, BotError) else BotError.user_message
+        return Reply(header="Sorry", text=user_message, is_error=True)

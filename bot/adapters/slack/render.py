@@ -1,0 +1,301 @@
+"""Reply -> Slack Block Kit message. Pure: no SDK, no I/O, so the property tests can hammer it.
+
+Two promises hold for *any* Reply, however hostile or huge:
+
+* nothing pings: every piece of catalog or member text is escaped (`&`, `<`, `>`), `@here`-style
+  words are broken with a word joiner, every mrkdwn object is `verbatim` (Slack's automatic
+  parsing off) and `link_names` is never set;
+* the message fits Slack's limits (50 blocks, 3000 characters a section text, 2000 a field or a
+  button value, 150 a header, 75 a button label, 10 context elements), counted in UTF-16 code
+  units as Slack counts them; whatever does not fit is cut with an ellipsis or left out, and the
+  footer says how many results were left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.reply import Button, ButtonAction, Field, Item, Reply
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_SECTION_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 3000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ELEMENTS = 25
+# Slack accepts 40k, but this text is only the notification / screen-reader fallback.
+MAX_FALLBACK_TEXT = 3000
+
+ACTION_PREFIX = "mlops_"
+ELLIPSIS = "…"
+MAX_OFFSET = 10_000
+
+# Control characters (newline and tab survive) and the bidi overrides that make a title lie about its order.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Without link_names Slack does not turn these words into pings, but a word joiner makes that true
+# even if a future Slack parses them in verbatim text. No `\b` after the word: "@everyone00" cut
+# to fit a limit would end as "@everyone…".
+_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone))", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+_URL_UNSAFE = re.compile(r"[\s|<>\"`\x00-\x1f\x7f]")
+
+
+# -- text -------------------------------------------------------------------------------------------
+
+def units(text: str) -> int:
+    """Length as Slack counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _cut_units(text: str, limit: int) -> str:
+    """The longest prefix of `text` within `limit` UTF-16 units, never splitting a character."""
+    if len(text) * 2 <= limit:
+        return text
+    total = 0
+    for index, char in enumerate(text):
+        total += 2 if ord(char) > 0xFFFF else 1
+        if total > limit:
+            return text[:index]
+    return text
+
+
+def _clean(text: str, *, one_line: bool = False) -> str:
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\t", " "))
+    if one_line:
+        text = " ".join(text.split())
+    return text.strip()
+
+
+def escape(text: str, *, one_line: bool = False) -> str:
+    """Catalog or member text, made inert for mrkdwn (and plain_text)."""
+    text = _clean(text, one_line=one_line)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@" + _WORD_JOINER, text)
+
+
+def fit(mrkdwn: str, limit: int) -> str:
+    """Cut already-escaped mrkdwn to `limit` units without breaking a link or an entity."""
+    if len(mrkdwn) * 2 <= limit or units(mrkdwn) <= limit:
+        return mrkdwn
+    cut = _cut_units(mrkdwn, limit - 1)
+    # `<` only ever opens one of our links (member text is escaped), so an unclosed one was cut.
+    opened = cut.rfind("<")
+    if opened != -1 and ">" not in cut[opened:]:
+        cut = cut[:opened]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut.rstrip() + ELLIPSIS
+
+
+def plain(text: str, limit: int) -> str:
+    """Escaped one-line text for a plain_text object (header, button label)."""
+    return fit(escape(text, one_line=True), limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL that cannot break out of `<url|label>`, or None."""
+    if not url:
+        return None
+    url = url.strip()
+    if not re.match(r"(?i)https?://[^/\s]", url) or len(url) > 2000:
+        return None
+    url = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+    return url.replace("&", "&amp;")
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` with an escaped label, or the bare escaped label when the URL is unusable."""
+    text = escape(label, one_line=True)
+    target = safe_url(url)
+    if target is None:
+        return text
+    # Slack ends the URL at the first `|`: one inside the label would only show oddly, but replace it anyway.
+    text = text.replace("|", "¦") or target
+    return f"<{target}|{text}>"
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+# -- button values ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ButtonState:
+    """What a button needs to redo its command after a restart: it travels in the button's value."""
+
+    action: ButtonAction
+    command: str
+    offset: int
+
+
+def encode_button(button: Button) -> str | None:
+    """The button's value, or None when it cannot fit Slack's 2000 characters (the button is dropped)."""
+    value = json.dumps({"c": button.command, "o": max(0, min(button.offset, MAX_OFFSET))},
+                       ensure_ascii=False, separators=(",", ":"))
+    return value if units(value) <= MAX_BUTTON_VALUE else None
+
+
+def decode_button(action_id: str, value: str | None) -> ButtonState | None:
+    """Parse a value we wrote; anything else (old format, tampering) is None."""
+    name = action_id.removeprefix(ACTION_PREFIX).split("_", 1)[0]
+    try:
+        action = ButtonAction(name)
+        data = json.loads(value or "")
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    command, offset = data.get("c"), data.get("o")
+    if not isinstance(command, str) or not isinstance(offset, int) or isinstance(offset, bool):
+        return None
+    if len(command) > MAX_BUTTON_VALUE or not 0 <= offset <= MAX_OFFSET:
+        return None
+    return ButtonState(action, command, offset)
+
+
+# -- blocks -----------------------------------------------------------------------------------------
+
+def _item_blocks(item: Item) -> list[dict[str, Any]]:
+    title = link(item.url, item.title) or link(item.url, item.url or "") or "untitled"
+    lines = [f"*{title}*"]
+    if item.summary.strip():
+        lines.append(escape(item.summary))
+    links = [link(extra.url, extra.label or extra.url) for extra in item.links]
+    if links:
+        lines.append(" · ".join(links))
+    blocks = [{"type": "section", "text": _mrkdwn(fit("\n".join(lines), MAX_SECTION_TEXT))}]
+    meta = escape(" · ".join(m for m in item.meta if m.strip()), one_line=True)
+    if meta:
+        blocks.append({"type": "context", "elements": [_mrkdwn(fit(meta, MAX_CONTEXT_TEXT))]})
+    return blocks
+
+
+def _field_text(field: Field, limit: int) -> str:
+    name = escape(field.name, one_line=True)
+    value = escape(field.value)
+    text = "\n".join(part for part in (f"*{name}*" if name else "", value) if part)
+    return fit(text, limit)
+
+
+def _field_blocks(fields: Iterable[Field]) -> list[dict[str, Any]]:
+    """Inline fields side by side (10 to a section), the others one section each, in their order."""
+    blocks: list[dict[str, Any]] = []
+    row: list[dict[str, Any]] = []
+    for field in fields:
+        if field.inline:
+            text = _field_text(field, MAX_FIELD_TEXT)
+            if text:
+                row.append(_mrkdwn(text))
+            if len(row) == MAX_SECTION_FIELDS:
+                blocks.append({"type": "section", "fields": row})
+                row = []
+            continue
+        if row:
+            blocks.append({"type": "section", "fields": row})
+            row = []
+        text = _field_text(field, MAX_SECTION_TEXT)
+        if text:
+            blocks.append({"type": "section", "text": _mrkdwn(text)})
+    if row:
+        blocks.append({"type": "section", "fields": row})
+    return blocks
+
+
+def _actions_block(buttons: Iterable[Button]) -> dict[str, Any] | None:
+    elements: list[dict[str, Any]] = []
+    for index, button in enumerate(buttons):
+        value = encode_button(button)
+        label = plain(button.label, MAX_BUTTON_TEXT)
+        if value is None or not label or len(elements) == MAX_ACTION_ELEMENTS:
+            continue
+        element: dict[str, Any] = {
+            "type": "button",
+            "text": _plain_text(label),
+            # action_id must be unique within the block; the listener matches on the prefix.
+            "action_id": f"{ACTION_PREFIX}{button.action.value}_{index}",
+            "value": value,
+        }
+        if button.action is ButtonAction.SHARE:
+            element["style"] = "primary"
+        elements.append(element)
+    return {"type": "actions", "block_id": "mlops_buttons", "elements": elements} if elements else None
+
+
+def render_blocks(reply: Reply, *, shared_by: str | None = None) -> list[dict[str, Any]]:
+    head: list[dict[str, Any]] = []
+    header = plain(reply.header, MAX_HEADER_TEXT)
+    if header:
+        head.append({"type": "header", "text": _plain_text(header)})
+    notices = [escape(n, one_line=True) for n in reply.notices if n.strip()][:MAX_CONTEXT_ELEMENTS]
+    if notices:
+        head.append({"type": "context",
+                     "elements": [_mrkdwn(fit(":information_source: " + n, MAX_CONTEXT_TEXT)) for n in notices]})
+    text = escape(reply.text)
+    if text:
+        prefix = ":warning: " if reply.is_error else ""
+        head.append({"type": "section", "text": _mrkdwn(fit(prefix + text, MAX_SECTION_TEXT))})
+
+    actions = _actions_block(reply.buttons)
+    footer_parts = [escape(reply.footer, one_line=True)]
+    if shared_by and escape(shared_by, one_line=True):
+        footer_parts.append("Shared by " + escape(shared_by, one_line=True))
+    # Room for the footer (and a "not shown" note in it) is always kept.
+    room = MAX_BLOCKS - len(head) - (1 if actions else 0) - 1
+
+    body: list[dict[str, Any]] = []
+    left_out = 0
+    for item in reply.items:
+        blocks = _item_blocks(item)
+        if len(body) + len(blocks) > room:
+            left_out += 1
+            continue
+        body += blocks
+    field_blocks = _field_blocks(reply.fields)
+    fields_fit = field_blocks[: max(0, room - len(body))]
+    body += fields_fit
+    if left_out:
+        footer_parts.append(f"{left_out} more not shown here")
+    if len(fields_fit) < len(field_blocks):
+        footer_parts.append(f"{len(field_blocks) - len(fields_fit)} more sections not shown here")
+
+    blocks = head + body
+    if actions:
+        blocks.append(actions)
+    footer_parts = [part for part in footer_parts if part]
+    if footer_parts:
+        blocks.append({"type": "context", "elements": [_mrkdwn(fit(" · ".join(footer_parts), MAX_CONTEXT_TEXT))]})
+    if not blocks:
+        blocks.append({"type": "section", "text": _mrkdwn("(empty reply)")})
+    return blocks
+
+
+def fallback_text(reply: Reply) -> str:
+    """Top-level `text`: what notifications and screen readers show. Same escaping as the blocks."""
+    parts = [reply.header, reply.text] + [item.title for item in reply.items[:5]]
+    text = escape(" · ".join(" ".join(p.split()) for p in parts if p.strip()), one_line=True)
+    return fit(text, MAX_FALLBACK_TEXT) or "mlops-bot"
+
+
+def render_message(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
+    """A message body for an ack, a response_url post or chat.postMessage (never with `link_names`)."""
+    return {
+        "text": fallback_text(reply),
+        "blocks": render_blocks(reply, shared_by=shared_by),
+        # Five resources unfurled would bury the answer under previews.
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }

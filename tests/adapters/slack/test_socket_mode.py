@@ -1,0 +1,53 @@
+"""Socket Mode: bolt's aiohttp handler dials the fake's websocket (handed out by apps.connections.open),
+receives a slash-command envelope and acks it with the reply as the envelope's payload."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from pydantic import SecretStr
+
+from bot.adapters.slack import SlackAdapter
+from bot.errors import PlatformError
+from tests.adapters.slack.conftest import CHANNEL_ID, USER_ID, slack_settings
+from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack
+
+
+def command_envelope(text: str, fake: FakeSlack, envelope_id: str = "env-1") -> dict:
+    return {
+        "envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": True,
+        "payload": {
+            "token": "legacy", "team_id": TEAM_ID, "team_domain": "test", "channel_id": CHANNEL_ID,
+            "channel_name": "mlops", "user_id": USER_ID, "user_name": "ada", "command": "/mlops", "text": text,
+            "api_app_id": "A0TEST", "is_enterprise_install": "false",
+            "response_url": fake.response_url("socket"), "trigger_id": f"3.4.{envelope_id}",
+        },
+    }
+
+
+async def test_a_slash_command_envelope_is_acked_with_the_block_kit_reply(fake_slack: FakeSlack, store, service):
+    adapter = SlackAdapter(service, slack_settings(fake_slack, socket=True), store)
+    await adapter.start()
+    try:
+        assert adapter.mode == "socket" and adapter.port is None  # no HTTP server in Socket Mode
+        assert [c.path for c in fake_slack.calls] == ["/api/auth.test", "/api/apps.connections.open"]
+        await fake_slack.send_envelope(command_envelope("resource feature-store", fake_slack))
+        ack = await asyncio.wait_for(fake_slack.envelopes_acked.get(), 5)
+        assert ack["envelope_id"] == "env-1"
+        payload = ack["payload"]
+        assert payload["response_type"] == "ephemeral"
+        assert payload["blocks"][0]["type"] == "header"
+        assert "Feast>" in json.dumps(payload)
+        assert "link_names" not in payload
+    finally:
+        await adapter.stop()
+
+
+async def test_a_refused_app_token_stops_start_with_an_error_naming_it(fake_slack: FakeSlack, store, service):
+    settings = slack_settings(fake_slack, socket=True).model_copy(update={"slack_app_token": SecretStr("xapp-wrong")})
+    adapter = SlackAdapter(service, settings, store)
+    with pytest.raises(PlatformError, match="SLACK_APP_TOKEN") as caught:
+        await adapter.start()
+    assert "xapp-wrong" not in str(caught.value)
