@@ -1,0 +1,354 @@
+"""The `/mlops` command tree, its buttons, and the one place that answers interactions.
+
+Each subcommand turns its typed options back into the text the core parses ("resource kind:paper
+debt"), so Discord adds typing and autocomplete without a second grammar. Buttons carry their state
+in their custom_id (`discord.ui.DynamicItem`), so they work for messages sent before a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+
+from bot.adapters.discord.render import (
+    MORE_TEMPLATE,
+    SHARE_TEMPLATE,
+    ButtonSpec,
+    Rendered,
+    decode_command,
+    fit,
+    render,
+)
+from bot.core.catalog import COSTS, KINDS, LEVELS
+from bot.core.reply import ButtonAction, Reply, Visibility
+from bot.errors import BotError
+from bot.service import BotService, Request
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+# Discord drops an interaction that gets no first response within 3 s. Answers are CPU-only and take
+# milliseconds; one still waiting (on storage, say) after this long is deferred first. 0 defers always.
+DEFER_AFTER = 2.0
+MAX_CHOICES = 25
+MAX_CHOICE = 100  # characters in a choice's name and value
+
+
+class Responder:
+    """Runs a command for an interaction and answers it: reply, deferral, share, paging."""
+
+    def __init__(self, service: BotService, *, defer_after: float = DEFER_AFTER) -> None:
+        self.service = service
+        self.defer_after = defer_after
+
+    # -- entry points -------------------------------------------------------------------------------
+
+    async def command(self, interaction: discord.Interaction, text: str) -> None:
+        """A slash command: a new reply, private to the asker."""
+        async def defer() -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+
+        async with self._guard(interaction):
+            reply, deferred = await self._answer(interaction, text, 0, defer)
+            await self._send_new(interaction, reply, deferred, ephemeral=reply.visibility is Visibility.PRIVATE)
+
+    async def share(self, interaction: discord.Interaction, command: str | None, offset: int) -> None:
+        """Share: the same reply again, this time for the whole channel."""
+        async with self._guard(interaction):
+            if command is None:
+                await self._share_copy(interaction)
+                return
+
+            async def defer() -> None:
+                await interaction.response.defer(ephemeral=False, thinking=True)
+
+            reply, deferred = await self._answer(interaction, command, offset, defer)
+            if reply.is_error and not deferred:
+                # The catalog changed since (a category is gone, say): tell the asker, not the channel.
+                await self._send_new(interaction, reply, deferred, ephemeral=True)
+                return
+            await self._send_new(interaction, reply.public(), deferred, ephemeral=False)
+
+    async def more(self, interaction: discord.Interaction, command: str, offset: int) -> None:
+        """More results: the next page replaces a private reply; under a shared one it comes privately."""
+        message = interaction.message
+        in_place = message is not None and message.flags.ephemeral
+
+        async def defer() -> None:
+            if in_place:
+                await interaction.response.defer()  # "deferred update": the message stays as is meanwhile
+            else:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+
+        async with self._guard(interaction):
+            reply, deferred = await self._answer(interaction, command, offset, defer)
+            if not in_place:
+                await self._send_new(interaction, reply, deferred, ephemeral=True)
+                return
+            rendered = render(reply)
+            if deferred:
+                await interaction.edit_original_response(embeds=rendered.embeds, view=build_view(rendered),
+                                                         allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.edit_message(embeds=rendered.embeds, view=build_view(rendered),
+                                                        allowed_mentions=NO_MENTIONS)
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    async def _answer(self, interaction: discord.Interaction, text: str, offset: int,
+                      defer: Callable[[], Awaitable[None]]) -> tuple[Reply, bool]:
+        request = Request(text=text, platform="discord", user_id=str(interaction.user.id),
+                          channel_id=str(interaction.channel_id) if interaction.channel_id else None,
+                          offset=offset)
+        if self.defer_after <= 0:  # "always defer": for hosts known to be slow
+            await defer()
+            deferred = True
+            task = asyncio.ensure_future(self.service.handle(request))
+        else:
+            # A CPU-only answer completes in its first step, before this timeout can fire; an answer
+            # that waits on I/O for too long gets deferred while it waits.
+            task = asyncio.ensure_future(self.service.handle(request))
+            done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+            deferred = not done
+            if deferred:
+                await defer()
+        try:
+            return await task, deferred
+        except BotError as exc:
+            log.error("discord: command failed: %s", exc)
+            return Reply(header="Sorry", text=exc.user_message, is_error=True), deferred
+
+    async def _send_new(self, interaction: discord.Interaction, reply: Reply, deferred: bool, *,
+                        ephemeral: bool) -> None:
+        rendered = render(reply)
+        view = build_view(rendered)
+        if deferred:
+            await interaction.edit_original_response(embeds=rendered.embeds, view=view, allowed_mentions=NO_MENTIONS)
+            return
+        kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+        await interaction.response.send_message(embeds=rendered.embeds, ephemeral=ephemeral,
+                                                allowed_mentions=NO_MENTIONS, **kwargs)
+
+    async def _share_copy(self, interaction: discord.Interaction) -> None:
+        """The command was too long for the custom_id: post the embeds of the message itself."""
+        embeds = interaction.message.embeds if interaction.message is not None else []
+        if not embeds:
+            await interaction.response.send_message("There is nothing to share.", ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        await interaction.response.send_message(embeds=embeds[:10], allowed_mentions=NO_MENTIONS)
+
+    def _guard(self, interaction: discord.Interaction) -> _Guard:
+        return _Guard(interaction)
+
+
+class _Guard:
+    """Whatever goes wrong, the member gets an answer rather than Discord's "interaction failed"."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: object) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        log.exception("discord: answering an interaction failed", exc_info=exc)
+        rendered = render(Reply(header="Sorry", text=BotError.user_message, is_error=True))
+        try:
+            if self.interaction.response.is_done():
+                await self.interaction.followup.send(embeds=rendered.embeds, ephemeral=True,
+                                                     allowed_mentions=NO_MENTIONS)
+            else:
+                await self.interaction.response.send_message(embeds=rendered.embeds, ephemeral=True,
+                                                             allowed_mentions=NO_MENTIONS)
+        except (discord.HTTPException, OSError) as again:
+            log.warning("discord: could not even report the failure: %s", again)
+        return True
+
+
+# -- buttons ----------------------------------------------------------------------------------------
+
+def _responder(interaction: discord.Interaction) -> Responder:
+    return interaction.client.responder  # type: ignore[attr-defined]  # set by MlopsClient
+
+
+class ShareButton(discord.ui.DynamicItem[discord.ui.Button], template=SHARE_TEMPLATE):
+    def __init__(self, custom_id: str, label: str = "Share in channel") -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.primary, custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: Any) -> ShareButton:
+        return cls(match.group(0), getattr(item, "label", None) or "Share in channel")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        match = self.template.fullmatch(self.custom_id)
+        if match is None:
+            return
+        command = decode_command(match["command"]) if match["command"] else None
+        await _responder(interaction).share(interaction, command, int(match["offset"] or 0))
+
+
+class MoreButton(discord.ui.DynamicItem[discord.ui.Button], template=MORE_TEMPLATE):
+    def __init__(self, custom_id: str, label: str = "More results") -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: Any) -> MoreButton:
+        return cls(match.group(0), getattr(item, "label", None) or "More results")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        match = self.template.fullmatch(self.custom_id)
+        if match is None:
+            return
+        await _responder(interaction).more(interaction, decode_command(match["command"]), int(match["offset"]))
+
+
+def build_view(rendered: Rendered) -> discord.ui.View | None:
+    if not rendered.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for spec in rendered.buttons:
+        view.add_item(_button(spec))
+    return view
+
+
+def _button(spec: ButtonSpec) -> discord.ui.Item[Any]:
+    if spec.action is ButtonAction.SHARE:
+        return ShareButton(spec.custom_id, spec.label)
+    return MoreButton(spec.custom_id, spec.label)
+
+
+# -- the command group ------------------------------------------------------------------------------
+
+KIND_CHOICES = [Choice(name=k.replace("-", " "), value=k) for k in KINDS][:MAX_CHOICES]
+LEVEL_CHOICES = [Choice(name=level, value=level) for level in LEVELS]
+COST_CHOICES = [Choice(name=c, value=c) for c in COSTS]
+
+
+def _choice(name: str, value: str) -> Choice[str] | None:
+    name, value = fit(name.strip(), MAX_CHOICE), value.strip()[:MAX_CHOICE]
+    return Choice(name=name, value=value) if name and value else None
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list[Choice[str]]:
+    seen: set[str] = set()
+    out: list[Choice[str]] = []
+    for name, value in pairs:
+        choice = _choice(name, value)
+        if choice is None or choice.value in seen:
+            continue
+        seen.add(choice.value)
+        out.append(choice)
+        if len(out) == MAX_CHOICES:
+            break
+    return out
+
+
+def _matches(current: str, *texts: str) -> bool:
+    wanted = current.strip().lower()
+    return not wanted or any(wanted in t.lower() for t in texts)
+
+
+class MlopsGroup(app_commands.Group):
+    """`/mlops <subcommand>`: one subcommand per command of the core."""
+
+    def __init__(self, responder: Responder, *, name: str = "mlops") -> None:
+        super().__init__(name=name, description="MLOps learning resources: search, browse, compare, learn")
+        self.responder = responder
+
+    @property
+    def service(self) -> BotService:
+        return self.responder.service
+
+    @app_commands.command(name="resource", description="Search the resources: books, papers, tools, courses…")
+    @app_commands.describe(query="a topic, tool or title, e.g. feature-store", kind="only this kind",
+                           level="only this level", cost="only this cost")
+    @app_commands.choices(kind=KIND_CHOICES, level=LEVEL_CHOICES, cost=COST_CHOICES)
+    async def resource(self, interaction: discord.Interaction,
+                       query: app_commands.Range[str, 1, 200],
+                       kind: str | None = None,
+                       level: str | None = None,
+                       cost: str | None = None) -> None:
+        filters = [f"kind:{kind}" if kind else "", f"level:{level}" if level else "", f"cost:{cost}" if cost else ""]
+        await self.responder.command(interaction, " ".join(p for p in ("resource", *filters, query) if p))
+
+    @resource.autocomplete("query")
+    async def _query_choices(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        try:
+            completions = self.service.search.complete(current[:100], limit=MAX_CHOICES)
+        except Exception:  # an autocomplete must answer something, always
+            log.exception("discord: autocomplete failed")
+            return []
+        return _choices([(c.label, c.value) for c in completions])
+
+    @app_commands.command(name="list", description="The categories, or the resources of one category")
+    @app_commands.describe(category="a category, e.g. podcasts")
+    async def list_(self, interaction: discord.Interaction,
+                    category: app_commands.Range[str, 1, 100] | None = None) -> None:
+        await self.responder.command(interaction, f"list {category or ''}".strip())
+
+    @list_.autocomplete("category")
+    async def _category_choices(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return _choices([(f"{c.title} ({c.id})", c.id) for c in self.service.catalog.categories
+                         if _matches(current, c.id, c.title, *c.aliases)])
+
+    @app_commands.command(name="compare", description="A comparison table, e.g. of feature stores")
+    @app_commands.describe(topic="what to compare, e.g. feature-stores")
+    async def compare(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+        await self.responder.command(interaction, f"compare {topic}")
+
+    @compare.autocomplete("topic")
+    async def _topic_choices(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return _choices([(c.title, c.id) for c in self.service.catalog.comparisons
+                         if _matches(current, c.id, c.title, *c.aliases)])
+
+    @app_commands.command(name="path", description="A learning path, with its resources")
+    @app_commands.describe(level="which path; leave out to see them all")
+    @app_commands.choices(level=LEVEL_CHOICES)
+    async def path(self, interaction: discord.Interaction,
+                   level: str | None = None) -> None:
+        await self.responder.command(interaction, f"path {level or ''}".strip())
+
+    @app_commands.command(name="week", description="The study-schedule step of one week")
+    @app_commands.describe(number="the week, 1 to 10; leave out for the whole schedule")
+    async def week(self, interaction: discord.Interaction,
+                   number: app_commands.Range[int, 1, 10] | None = None) -> None:
+        await self.responder.command(interaction, f"week {number or ''}".strip())
+
+    @app_commands.command(name="help", description="How to use the bot, with examples")
+    async def help_(self, interaction: discord.Interaction) -> None:
+        await self.responder.command(interaction, "help")
+
+
+def group_name(command_name: str) -> str:
+    """MLOPS_BOT_COMMAND ("/mlops") as a Discord command name; Discord wants 1-32 lowercase word characters."""
+    name = command_name.strip().lstrip("/").lower()
+    if name and len(name) <= 32 and all(ch.isalnum() or ch in "-_" for ch in name):
+        return name
+    log.warning("discord: MLOPS_BOT_COMMAND is not a valid Discord command name; using /mlops")
+    return "mlops"
+
+
+def build_tree(client: discord.Client, responder: Responder, *, guild_id: int | None,
+               name: str = "mlops") -> app_commands.CommandTree:
+    tree = app_commands.CommandTree(client)
+    tree.add_command(MlopsGroup(responder, name=name),
+                     guild=discord.Object(id=guild_id) if guild_id is not None else None)
+    return tree
+
+
+def command_payload(tree: app_commands.CommandTree, guild_id: int | None) -> list[dict[str, Any]]:
+    """What `tree.sync()` sends for this scope: the definitions whose hash decides whether to sync."""
+    guild = discord.Object(id=guild_id) if guild_id is not None else None
+    return [command.to_dict(tree) for command in tree.get_commands(guild=guild)]

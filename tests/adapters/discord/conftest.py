@@ -1,0 +1,64 @@
+"""Fixtures: a fake Discord on loopback, and the real adapter (discord.py unmodified) connected to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.discord import DiscordAdapter
+from bot.service import BotService
+from bot.settings import Settings
+from bot.storage import Store, open_store
+from tests.adapters.discord.fake_discord import FakeDiscord
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.close()
+    assert not server.problems, server.problems
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path}/t.db")
+    yield opened
+    opened.close()
+
+
+def discord_settings(fake: FakeDiscord, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "discord_token": fake.token, "discord_api_url": fake.base_url, "discord_guild_id": None,
+        "discord_application_id": None, "slack_bot_token": None, "slack_app_token": None,
+        "slack_signing_secret": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # never a developer's .env
+
+
+@pytest.fixture
+def make_adapter(fake: FakeDiscord, service: BotService, store: Store) -> Iterator[Callable[..., DiscordAdapter]]:
+    made: list[DiscordAdapter] = []
+
+    def make(*, defer_after: float | None = None, service_: BotService | None = None,
+             **settings: Any) -> DiscordAdapter:
+        adapter = DiscordAdapter(service_ or service, discord_settings(fake, **settings), store,
+                                 defer_after=defer_after)
+        made.append(adapter)
+        return adapter
+
+    yield make
+
+
+@pytest.fixture
+async def bot(make_adapter: Callable[..., DiscordAdapter]) -> AsyncIterator[DiscordAdapter]:
+    """The adapter, started against the fake, commands synced globally."""
+    adapter = make_adapter()
+    await adapter.start()
+    yield adapter
+    await adapter.stop()

@@ -1,0 +1,508 @@
+"""A fake Discord on 127.0.0.1: the REST routes and the gateway that discord.py uses, nothing more.
+
+It behaves the way Discord does where discord.py cares: JSON answers carry Content-Type exactly
+`application/json`, 429s carry `Via` and `retry_after`, an interaction must get its first response
+within 3 seconds and only one, the gateway sends HELLO, answers IDENTIFY with READY, heartbeats with
+ACKs and RESUME with RESUMED. It also checks what it is sent: options against the synced command
+definitions, embeds against Discord's limits, and that every message disables mentions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+INTERACTION_TIMEOUT = 3.0
+
+
+def make_token(user_id: int) -> str:
+    first = base64.urlsafe_b64encode(str(user_id).encode()).decode().rstrip("=")
+    return f"{first}.GfakeT.{'x' * 38}"
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Exactly `application/json`: discord.py compares the header verbatim (no charset).
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json", **(headers or {})})
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class Injected:
+    """An answer to give instead of the real one, to the next `times` matching requests."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+
+
+@dataclass
+class Pending:
+    payload: dict[str, Any]
+    created: float
+    message_id: str | None  # the message a component sits on
+    responded: bool = False
+    original: str | None = None  # the message the response created or edits
+
+
+class FakeDiscord:
+    def __init__(self, *, app_id: int = 111_222_333_444_555_666, guild_id: int = 900_000_000_000_000_001,
+                 heartbeat_ms: int = 250) -> None:
+        self.app_id = app_id
+        self.guild_id = guild_id
+        self.channel_id = 900_000_000_000_000_002
+        self.user_id = 900_000_000_000_000_003  # the member who types the commands
+        self.token = make_token(app_id)
+        self.heartbeat_ms = heartbeat_ms
+        self.requests: list[Recorded] = []
+        self.injected: list[Injected] = []
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.sync_requests: list[tuple[int | None, list[dict[str, Any]]]] = []
+        self.callbacks: list[tuple[str, dict[str, Any]]] = []  # (interaction id, body)
+        self.edits: list[tuple[str, dict[str, Any]]] = []
+        self.followups: list[tuple[str, dict[str, Any]]] = []
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.problems: list[str] = []  # what a real Discord would have refused
+        self.pending: dict[str, Pending] = {}
+        self.identifies: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, Any]] = []
+        self.heartbeats = 0
+        self.sockets: list[web.WebSocketResponse] = []
+        self.session_id: str | None = None
+        self.seq = 0
+        self._ids = itertools.count(1_000_000_000_000_000_000)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def snowflake(self) -> str:
+        return str(next(self._ids))
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        return {"id": str(self.app_id), "username": "mlops-bot", "discriminator": "0", "global_name": None,
+                "avatar": None, "bot": True, "flags": 0}
+
+    @property
+    def member_user(self) -> dict[str, Any]:
+        return {"id": str(self.user_id), "username": "learner", "discriminator": "0", "global_name": "Learner",
+                "avatar": None}
+
+    def inject(self, method: str, path: str, status: int, body: Any, headers: dict[str, str] | None = None,
+               times: int = 1) -> None:
+        self.injected.append(Injected(method, re.compile(path), status, body, headers or {}, times))
+
+    def inject_429(self, method: str, path: str, retry_after: float = 0.05) -> None:
+        self.inject(method, path, 429,
+                    {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+                    {"Via": "1.1 google", "Retry-After": "1", "X-RateLimit-Scope": "user"})
+
+    # -- REST ---------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        if request.path == "/gateway":
+            return await handler(request)
+        path = request.path.removeprefix("/api/v10")
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        record = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        self.requests.append(record)
+        for injected in self.injected:
+            if injected.times > 0 and injected.method == request.method and injected.path.fullmatch(path):
+                injected.times -= 1
+                record.status = injected.status
+                return json_response(injected.body, injected.status, injected.headers)
+        response = await handler(request)
+        record.status = response.status
+        return response
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bot {self.token}"
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.removeprefix("/api/v10")
+        method = request.method
+        body = self.requests[-1].body
+        # Interaction callbacks and webhooks authenticate with the interaction token in the path.
+        if m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path):
+            return self._callback(m[1], m[2], body)
+        if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)/messages/@original", path):
+            return self._original(method, m[2], body)
+        if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)", path):
+            return self._followup(m[2], body)
+        if not self._authorized(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        if method == "GET" and path == "/users/@me":
+            return json_response(self.bot_user)
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return json_response({
+                "id": str(self.app_id), "name": "mlops-bot", "description": "", "icon": None, "bot_public": True,
+                "bot_require_code_grant": False, "owner": self.member_user, "verify_key": "0" * 64, "flags": 0,
+                "team": None, "summary": "", "rpc_origins": [],
+            })
+        if method == "GET" and path in ("/gateway/bot", "/gateway"):
+            return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+        if m := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path):
+            if int(m[1]) != self.app_id:
+                return json_response({"message": "Unknown Application", "code": 10002}, 404)
+            scope = int(m[2]) if m[2] else None
+            if method == "PUT":
+                return self._bulk_overwrite(scope, body)
+            if method == "GET":
+                return json_response(self.commands.get(scope, []))
+        return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def _bulk_overwrite(self, scope: int | None, payload: list[dict[str, Any]]) -> web.Response:
+        self.sync_requests.append((scope, payload))
+        stored = []
+        for command in payload:
+            if not re.fullmatch(r"[-_\w]{1,32}", command["name"]) or len(command.get("description", "")) > 100:
+                return json_response({"message": "Invalid Form Body", "code": 50035}, 400)
+            entry = {"id": self.snowflake(), "application_id": str(self.app_id), "version": self.snowflake(),
+                     "type": 1, "default_member_permissions": None, "dm_permission": True, "nsfw": False,
+                     **command}
+            if scope is not None:
+                entry["guild_id"] = str(scope)
+            stored.append(entry)
+        self.commands[scope] = stored
+        return json_response(stored)
+
+    def _callback(self, interaction_id: str, token: str, body: dict[str, Any]) -> web.Response:
+        pending = self.pending.get(token)
+        if pending is None or pending.payload["id"] != interaction_id:
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+        if time.monotonic() - pending.created > INTERACTION_TIMEOUT:
+            self.problems.append(f"interaction {interaction_id} answered after {INTERACTION_TIMEOUT} s")
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+        if pending.responded:
+            return json_response({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
+        pending.responded = True
+        self.callbacks.append((interaction_id, body))
+        kind, data = body["type"], body.get("data") or {}
+        if kind in (4, 7):
+            self._check_message(data, f"callback type {kind}")
+        message = None
+        if kind in (4, 5):  # a new message (type 5: "thinking…" until edited)
+            flags = (data.get("flags") or 0) | (LOADING if kind == 5 else 0)
+            message = self._new_message(data if kind == 4 else {}, flags, pending.payload)
+            pending.original = message["id"]
+        elif kind in (6, 7):  # update the message the component sits on
+            if pending.message_id is None:
+                return json_response({"message": "Invalid interaction type", "code": 40060}, 400)
+            pending.original = pending.message_id
+            message = self.messages[pending.message_id]
+            if kind == 7:
+                self._update(message, data)
+        elif kind == 8:
+            choices = data.get("choices", [])
+            if len(choices) > 25 or any(not 1 <= len(c["name"]) <= 100 for c in choices):
+                self.problems.append("autocomplete choices break Discord's limits")
+        answer: dict[str, Any] = {"interaction": {
+            "id": interaction_id, "type": pending.payload["type"],
+            "response_message_id": message["id"] if message else None,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(message and message["flags"] & EPHEMERAL),
+        }}
+        if message is not None:
+            answer["resource"] = {"type": kind, "message": message}
+        return json_response(answer)
+
+    def _original(self, method: str, token: str, body: dict[str, Any] | None) -> web.Response:
+        pending = self.pending.get(token)
+        if pending is None or pending.original is None:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        message = self.messages[pending.original]
+        if method == "PATCH":
+            self._check_message(body or {}, "edit of the original response")
+            self.edits.append((pending.payload["id"], body or {}))
+            self._update(message, body or {})
+            message["flags"] &= ~LOADING
+        return json_response(message)
+
+    def _followup(self, token: str, body: dict[str, Any]) -> web.Response:
+        pending = self.pending.get(token)
+        if pending is None or not pending.responded:
+            return json_response({"message": "Unknown Webhook", "code": 10015}, 404)
+        self._check_message(body, "follow-up")
+        self.followups.append((pending.payload["id"], body))
+        return json_response(self._new_message(body, body.get("flags") or 0, pending.payload))
+
+    def _new_message(self, data: dict[str, Any], flags: int, interaction: dict[str, Any]) -> dict[str, Any]:
+        message = {
+            "id": self.snowflake(), "channel_id": str(self.channel_id), "author": self.bot_user,
+            "content": data.get("content") or "", "embeds": data.get("embeds") or [],
+            "components": data.get("components") or [], "flags": flags, "type": 20,
+            "timestamp": "2025-01-01T00:00:00.000000+00:00", "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [], "pinned": False,
+            "application_id": str(self.app_id), "webhook_id": str(self.app_id),
+            "interaction_metadata": {"id": interaction["id"], "type": interaction["type"],
+                                     "user": self.member_user, "authorizing_integration_owners": {}},
+        }
+        self.messages[message["id"]] = message
+        return message
+
+    @staticmethod
+    def _update(message: dict[str, Any], data: dict[str, Any]) -> None:
+        for key in ("content", "embeds", "components"):
+            if key in data:
+                message[key] = data[key] or ([] if key != "content" else "")
+        message["edited_timestamp"] = "2025-01-01T00:00:01.000000+00:00"
+
+    def _check_message(self, data: dict[str, Any], where: str) -> None:
+        """What Discord would refuse, or what would ping someone."""
+        if not data or set(data) <= {"flags"}:
+            return
+        mentions = data.get("allowed_mentions")
+        if mentions is None or mentions.get("parse") != [] or mentions.get("users") or mentions.get("roles"):
+            self.problems.append(f"{where}: allowed_mentions is {mentions!r}, not none()")
+        self.problems += [f"{where}: {p}" for p in embed_problems(data)]
+
+    # -- gateway ------------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_ms}, "s": None,
+                                      "t": None}))
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            frame = json.loads(msg.data)
+            op, data = frame["op"], frame.get("d")
+            if op == 1:
+                self.heartbeats += 1
+                await ws.send_str(json.dumps({"op": 11}))
+            elif op == 2:
+                await self._identify(ws, data)
+            elif op == 6:
+                await self._resume(ws, data)
+        return ws
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        self.identifies.append(data)
+        if data.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if data.get("intents", 0) & PRIVILEGED_INTENTS:
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        self.session_id = f"session-{len(self.identifies)}"
+        self.seq = 0
+        await self._send(ws, "READY", {
+            "v": 10, "user": self.bot_user, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "session_id": self.session_id, "resume_gateway_url": self.gateway_url, "shard": [0, 1],
+            "application": {"id": str(self.app_id), "flags": 0},
+        })
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        self.resumes.append(data)
+        if data.get("token") != self.token or data.get("session_id") != self.session_id:
+            await ws.send_str(json.dumps({"op": 9, "d": False}))
+            return
+        await self._send(ws, "RESUMED", {})
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        self.seq += 1
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
+
+    @property
+    def ws(self) -> web.WebSocketResponse:
+        live = [ws for ws in self.sockets if not ws.closed]
+        assert live, "no gateway connection"
+        return live[-1]
+
+    async def close_gateway(self, code: int) -> None:
+        await self.ws.close(code=code, message=b"fake Discord closed the session")
+
+    # -- interactions -------------------------------------------------------------------------------
+
+    def new_interaction(self, kind: int, data: dict[str, Any], message: dict[str, Any] | None = None) -> dict[str, Any]:
+        interaction_id = self.snowflake()
+        token = f"interaction-token-{interaction_id}"
+        payload: dict[str, Any] = {
+            "id": interaction_id, "application_id": str(self.app_id), "type": kind, "data": data,
+            "guild_id": str(self.guild_id), "channel_id": str(self.channel_id),
+            "channel": {"id": str(self.channel_id), "type": 0, "guild_id": str(self.guild_id), "name": "study-group",
+                        "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
+                        "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0},
+            "member": {"user": self.member_user, "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00",
+                       "permissions": "2248473465835073", "deaf": False, "mute": False, "flags": 0,
+                       "pending": False, "nick": None, "avatar": None, "premium_since": None,
+                       "communication_disabled_until": None},
+            "token": token, "version": 1, "app_permissions": "2248473465835073", "locale": "en-US",
+            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "context": 0, "attachment_size_limit": 10_485_760,
+        }
+        if message is not None:
+            payload["message"] = message
+        self.pending[token] = Pending(payload, time.monotonic(), message["id"] if message else None)
+        return payload
+
+    def _command(self, scope: int | None, name: str = "mlops") -> dict[str, Any]:
+        for command in self.commands.get(scope, []):
+            if command["name"] == name:
+                return command
+        raise AssertionError(f"/{name} was never synced to {scope or 'global'}")
+
+    def command_data(self, scope: int | None, sub: str, values: dict[str, Any],
+                 focused: str | None = None) -> dict[str, Any]:
+        """Options as Discord sends them, checked against the synced definition as Discord would."""
+        command = self._command(scope)
+        definition = next((o for o in command.get("options", []) if o["name"] == sub and o["type"] == 1), None)
+        assert definition is not None, f"no subcommand {sub!r} was synced"
+        known = {o["name"]: o for o in definition.get("options", [])}
+        options = []
+        for name, value in values.items():
+            assert name in known, f"/{command['name']} {sub} has no option {name!r}"
+            spec = known[name]
+            if name != focused:
+                if spec.get("choices"):
+                    assert value in [c["value"] for c in spec["choices"]], f"{value!r} is not a choice of {name}"
+                if "min_value" in spec:
+                    assert spec["min_value"] <= value <= spec["max_value"], f"{name}={value} is out of range"
+                if "max_length" in spec:
+                    assert spec.get("min_length", 0) <= len(value) <= spec["max_length"]
+            option = {"name": name, "type": spec["type"], "value": value}
+            if name == focused:
+                option["focused"] = True
+            options.append(option)
+        for name, spec in known.items():
+            assert not spec.get("required") or name in values or name == focused, f"{name} is required"
+        data = {"id": command["id"], "name": command["name"], "type": 1,
+                "options": [{"name": sub, "type": 1, "options": options}]}
+        if scope is not None:
+            data["guild_id"] = str(scope)
+        return data
+
+    async def slash(self, sub: str, *, scope: int | None = None, **values: Any) -> dict[str, Any]:
+        payload = self.new_interaction(2, self.command_data(scope, sub, values))
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def autocomplete(self, sub: str, focused: str, *, scope: int | None = None,
+                           **values: Any) -> dict[str, Any]:
+        payload = self.new_interaction(4, self.command_data(scope, sub, values, focused))
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def click(self, message: dict[str, Any], custom_id: str) -> dict[str, Any]:
+        ids = [c["custom_id"] for row in message["components"] for c in row["components"]]
+        assert custom_id in ids, f"{custom_id!r} is not a button of that message"
+        payload = self.new_interaction(3, {"custom_id": custom_id, "component_type": 2}, message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await self._send(self.ws, event, data)
+
+    # -- waiting ------------------------------------------------------------------------------------
+
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s; problems: {self.problems}")
+            await asyncio.sleep(0.005)
+
+    async def response(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """The callback body sent for this interaction."""
+        return await self.wait_until(
+            lambda: next((body for iid, body in self.callbacks if iid == payload["id"]), None), timeout)
+
+    async def edit(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        return await self.wait_until(
+            lambda: next((body for iid, body in self.edits if iid == payload["id"]), None), timeout)
+
+    def original(self, payload: dict[str, Any]) -> dict[str, Any]:
+        pending = self.pending[payload["token"]]
+        assert pending.original is not None
+        return self.messages[pending.original]
+
+
+def embed_problems(data: dict[str, Any]) -> list[str]:
+    """Discord's message limits, as documented."""
+    problems = []
+    if len(data.get("content") or "") > 2000:
+        problems.append("content over 2000 characters")
+    embeds = data.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append(f"{len(embeds)} embeds")
+    total = 0
+    for embed in embeds:
+        title, description = embed.get("title") or "", embed.get("description") or ""
+        fields = embed.get("fields") or []
+        footer = (embed.get("footer") or {}).get("text") or ""
+        if len(title) > 256 or len(description) > 4096 or len(fields) > 25 or len(footer) > 2048:
+            problems.append("an embed breaks a limit")
+        if embed.get("url") and not title:
+            problems.append("an embed has a url but no title")
+        for f in fields:
+            if not f["name"] or not f["value"] or len(f["name"]) > 256 or len(f["value"]) > 1024:
+                problems.append(f"field {f['name'][:30]!r} breaks a limit")
+            total += len(f["name"]) + len(f["value"])
+        total += len(title) + len(description) + len(footer)
+    if total > 6000:
+        problems.append(f"{total} characters in all embeds")
+    for row in data.get("components") or []:
+        for component in row.get("components", []):
+            if len(component.get("custom_id", "")) > 100 or len(component.get("label", "")) > 80:
+                problems.append("a component breaks a limit")
+    return problems
