@@ -252,7 +252,7 @@ async def _serve_platforms(service: BotService, settings: Settings, store: Store
     try:
         await serve(configured_adapters(service, settings, store), on_reload=service.reload)
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)  # a running job finishes before the store closes
 
 
 if __name__ == "__main__":
