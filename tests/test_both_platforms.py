@@ -1,0 +1,63 @@
+"""`mlops-bot run` with Slack and Discord both configured: one process, one loop, both answer,
+and SIGTERM stops both cleanly. Each platform is its fake on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.adapters.discord.fake_discord import FakeDiscord
+from tests.adapters.slack.conftest import SIGNING_SECRET, SlackClient
+from tests.adapters.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.conftest import clean_env
+
+
+async def test_slack_and_discord_in_one_process(tmp_path: Path):
+    slack = await FakeSlack().start()
+    discord = FakeDiscord()
+    await discord.start()
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+                    HOST="127.0.0.1", PORT="0", DISCORD_TOKEN=discord.token, DISCORD_API_URL=discord.base_url,
+                    DATABASE_URL=f"sqlite:///{tmp_path}/both.db", LOG_LEVEL="INFO")
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+                                               stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert bot.stderr is not None
+    lines: list[str] = []
+    try:
+        port = None
+        while port is None:
+            line = (await asyncio.wait_for(bot.stderr.readline(), 30)).decode()
+            assert line, "mlops-bot exited early:\n" + "".join(lines)
+            lines.append(line)
+            if match := re.search(r"listening on http://127\.0\.0\.1:(\d+)/slack/events", line):
+                port = int(match.group(1))
+        await discord.wait_until(lambda: discord.identifies and discord.commands, timeout=30)
+
+        async with aiohttp.ClientSession() as session:
+            message = await SlackClient(session, f"http://127.0.0.1:{port}", slack).command("resource feast")
+        assert message["response_type"] == "ephemeral"
+        assert "Feast" in str(message["blocks"])
+
+        payload = await discord.slash("resource", query="feast")
+        response = await discord.response(payload, timeout=10)
+        assert response["data"]["flags"] & 64  # ephemeral
+        assert "Feast" in str(response["data"]["embeds"])
+
+        bot.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(bot.communicate(), 20)
+        output = "".join(lines) + err.decode()
+        assert bot.returncode == 0, output
+        assert "Traceback" not in output
+        assert BOT_TOKEN not in output and discord.token not in output
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+        await slack.close()
+        await discord.close()
+    assert not discord.problems, discord.problems
