@@ -328,10 +328,13 @@ class IndexedSearch:
                             best[d] = v * sim
                 else:
                     lookup = self._lookup(exp)
-                    for d in cands:
-                        v = lookup.get(d)
-                        if v is not None and v * sim > best.get(d, 0.0):
-                            best[d] = v * sim
+                    shared = cands & lookup.keys()  # a C-level intersection, not a Python loop
+                    if not best and sim == 1.0:  # the usual case: the word itself, nothing to compare with
+                        best = {d: lookup[d] for d in shared}
+                    else:
+                        for d in shared:
+                            if lookup[d] * sim > best.get(d, 0.0):
+                                best[d] = lookup[d] * sim
             scale = idf / MAX_VALUE
             for d, value in best.items():
                 acc[d] += value * scale
@@ -399,7 +402,9 @@ class IndexedSearch:
             intended = [d for d in intended if d in allowed]
         first = set(intended)
         floor = max(MIN_SCORE, MIN_RELATIVE * max(scores.values(), default=0.0))
-        kept = [(s, d) for d, s in scores.items() if s >= floor and d not in first]
+        # (-score, doc): the natural tuple order is the ranking (ties in catalog order), so heapq compares
+        # in C instead of calling a key function for each of up to MAX_CANDIDATES results.
+        kept = [(-s, d) for d, s in scores.items() if s >= floor and d not in first]
         total = len(intended) + len(kept)
         hits: list[Hit] = []
         for rank, d in enumerate(intended[offset:offset + limit], offset):
@@ -407,9 +412,9 @@ class IndexedSearch:
         rest = offset + limit - len(intended)
         if rest > 0:
             skip = max(0, offset - len(intended))
-            top = heapq.nsmallest(rest, kept, key=lambda sd: (-sd[0], sd[1]))[skip:]
+            top = heapq.nsmallest(rest, kept)[skip:]
             cap = 89.0 if intended else 100.0
-            hits += [Hit(self._resources[d], round(min(cap, 100.0 * s / MAX_SCORE), 3)) for s, d in top]
+            hits += [Hit(self._resources[d], round(min(cap, -100.0 * s / MAX_SCORE), 3)) for s, d in top]
         did_you_mean = self.did_you_mean(text, fixes) if fixes or not total else None
         return SearchPage(hits=tuple(hits), total=total, offset=offset, did_you_mean=did_you_mean,
                           categories=() if total else self.nearest_categories(text))
