@@ -69,7 +69,9 @@ PREFIX_EXPANSIONS = 8
 FUZZY_EXPANSIONS = 4
 FUZZY_SIM = 0.9  # a corrected word never counts as much as the word itself
 COMPLETION_SCAN = 400
-MAX_CANDIDATES = 1500  # resources scored per query at most (beyond the strongest of each term)
+# Resources scored per query at most (beyond the strongest postings of each term). bench/search.py
+# checks that the top five under this bound equal those of exhaustive scoring.
+MAX_CANDIDATES = 1000
 TOP_SLICE = 200  # the strongest postings of every matched term are always scored
 LOOKUP_CACHE = 64
 
@@ -82,7 +84,8 @@ def _squeeze(seq: list[str]) -> str:
 class IndexedSearch:
     """`SearchEngine` over an inverted index; build cost and memory grow linearly with the catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, max_candidates: int = MAX_CANDIDATES) -> None:
+        self.max_candidates = max_candidates
         # The build allocates millions of long-lived objects; the cyclic collector would rescan them
         # again and again for nothing (they form no cycles), so it is paused while building.
         paused = gc.isenabled()
@@ -274,15 +277,18 @@ class IndexedSearch:
             self._lookups[term] = found
         return found
 
-    def _candidates(self, plan: list[tuple[float, list[tuple[str, float]]]], allowed: set[int] | None) -> set[int]:
-        """The resources worth scoring: all of the rarest terms' postings, and the strongest postings of
-        common terms (lists are ordered by value), so that cost is bounded whatever the catalog size."""
+    def _candidates(self, plan: list[tuple[float, list[tuple[str, float]]]], allowed: set[int] | None,
+                    phrases: tuple[str, ...] = ()) -> set[int]:
+        """The resources worth scoring: first those holding the query's adjacent words as a phrase (the
+        best answers to a multi-word query), then all of the rarest terms' postings, and the strongest
+        postings of common terms (lists are ordered by value), so that cost is bounded whatever the
+        catalog size."""
         cands: set[int] = set()
-        ordered = sorted((exp for _, expansions in plan for exp, _ in expansions),
-                         key=lambda exp: len(self._postings[exp][0]))
+        ordered = [*phrases, *sorted((exp for _, expansions in plan for exp, _ in expansions),
+                                     key=lambda exp: len(self._postings[exp][0]))]
         for exp in ordered:
             docs = self._postings[exp][0]
-            room = max(MAX_CANDIDATES - len(cands), TOP_SLICE)
+            room = max(self.max_candidates - len(cands), TOP_SLICE)
             if allowed is None:
                 cands.update(docs[:room])
             else:
@@ -315,7 +321,9 @@ class IndexedSearch:
             weights.append(idf)
             if expansions:
                 plan.append((idf, expansions))
-        cands = self._candidates(plan, allowed)
+        plain = {t for t, _ in query_terms}
+        phrases = tuple(p for p in pairs(text) if p in self._postings and p not in plain)
+        cands = self._candidates(plan, allowed, phrases)
         acc: dict[int, float] = dict.fromkeys(cands, 0.0)
         cover: dict[int, float] = dict.fromkeys(cands, 0.0)
         for idf, expansions in plan:
@@ -341,18 +349,15 @@ class IndexedSearch:
                 cover[d] += idf  # a corrected word still covers the resource; its similarity lowered the value
         total = sum(weights) or 1.0
         scores = {d: (a / total) * (cover[d] / total) ** 2 for d, a in acc.items() if a > 0.0}
-        plain = {t for t, _ in query_terms}
-        for pair in pairs(text):  # phrase evidence: the two words side by side in one field
-            entry = self._postings.get(pair)
-            if entry is not None and pair not in plain:
-                docs, vals = entry
-                if len(docs) <= 2 * len(scores):
-                    found = [(d, v) for d, v in zip(docs, vals, strict=True) if d in scores]
-                else:
-                    lookup = self._lookup(pair)
-                    found = [(d, lookup[d]) for d in scores if d in lookup]
-                for d, v in found:
-                    scores[d] += PAIR_BONUS * min(1.0, v / W_TITLE)
+        for pair in phrases:  # phrase evidence: the two words side by side in one field
+            docs, vals = self._postings[pair]
+            if len(docs) <= 2 * len(scores):
+                found = [(d, v) for d, v in zip(docs, vals, strict=True) if d in scores]
+            else:
+                lookup = self._lookup(pair)
+                found = [(d, lookup[d]) for d in scores if d in lookup]
+            for d, v in found:
+                scores[d] += PAIR_BONUS * min(1.0, v / W_TITLE)
         exact = self._keys.get(key(text))
         if exact is None and fixes:  # mlfow: the corrected query may be a title
             exact = self._keys.get(key(" ".join(fixes.get(w, w) for w in plain_words(text))))
@@ -393,17 +398,16 @@ class IndexedSearch:
             docs = self._category_docs.get(cid, [])
             if len(docs) <= CURATED_CATEGORY:
                 intended += docs
-            else:
-                for d in docs[:MAX_CANDIDATES] if len(docs) > MAX_CANDIDATES else docs:
-                    if d in scores:
-                        scores[d] += INTENT_BONUS
+            else:  # every scored member of the category, wherever it stands in the catalog
+                for d in scores.keys() & self._by_category[cid]:
+                    scores[d] += INTENT_BONUS
         intended.sort()
         if allowed is not None:
             intended = [d for d in intended if d in allowed]
         first = set(intended)
         floor = max(MIN_SCORE, MIN_RELATIVE * max(scores.values(), default=0.0))
         # (-score, doc): the natural tuple order is the ranking (ties in catalog order), so heapq compares
-        # in C instead of calling a key function for each of up to MAX_CANDIDATES results.
+        # in C instead of calling a key function for each of up to max_candidates results.
         kept = [(-s, d) for d, s in scores.items() if s >= floor and d not in first]
         total = len(intended) + len(kept)
         hits: list[Hit] = []
