@@ -116,27 +116,27 @@ class IndexedSearch:
         self._by_category: dict[str, set[int]] = {}
         titles: list[tuple[str, int]] = []
         title_words: dict[str, list[int]] = {}
-        # Tags, categories, kinds and names repeat across resources: analyse each distinct text once.
-        cache: dict[tuple[str, bool], tuple[list[tuple[str, str]], list[str]]] = {}
+        # Tags, categories, kinds and names repeat across resources: analyse each distinct text once,
+        # keeping just what the loop below needs (its terms, pairs included).
+        cache: dict[tuple[str, bool], list[str]] = {}
 
         for doc, r in enumerate(self._resources):
             fields: dict[str, int] = {}  # term -> bit set of the fields it occurs in
 
-            def add(text: str, field: int, with_pairs: bool = True) -> None:
-                analysed = cache.get((text, with_pairs))
-                if analysed is None:
-                    analysed = analyze(text, with_pairs=with_pairs)
-                    if len(cache) < 200_000:
-                        cache[(text, with_pairs)] = analysed
-                found, found_pairs = analysed
+            def add(text: str, field: int, with_pairs: bool = True, repeats: bool = True) -> None:
+                found = cache.get((text, with_pairs)) if repeats else None
+                if found is None:
+                    term_pairs, found_pairs = analyze(text, with_pairs=with_pairs)
+                    for term, word in term_pairs:  # a text seen before has added its words already
+                        word_term.setdefault(word, term)
+                    found = [term for term, _ in term_pairs] + found_pairs
+                    if repeats and len(cache) < 200_000:
+                        cache[(text, with_pairs)] = found
                 bit = 1 << field
-                for term, word in found:
+                for term in found:
                     fields[term] = fields.get(term, 0) | bit  # noqa: B023 - used within the iteration
-                    word_term.setdefault(word, term)
-                for term in found_pairs:
-                    fields[term] = fields.get(term, 0) | bit  # noqa: B023
 
-            add(r.title, F_TITLE)
+            add(r.title, F_TITLE, repeats=False)  # titles and summaries are unique: caching them buys nothing
             for alias in r.aliases:
                 add(alias, F_ALIAS)
             for author in r.authors:
@@ -147,7 +147,7 @@ class IndexedSearch:
             add(r.kind, F_KIND)
             if r.provider:
                 add(r.provider, F_PROVIDER)
-            add(r.summary, F_SUMMARY, with_pairs=False)
+            add(r.summary, F_SUMMARY, with_pairs=False, repeats=False)
             for note in r.notes:
                 add(note, F_NOTES, with_pairs=False)
 
