@@ -195,6 +195,10 @@ class IndexedSearch:
         self._category_terms = {
             c.id: frozenset(terms(" ".join((c.id, c.title, *c.aliases))) + pairs(c.title)) for c in catalog.categories
         }
+        self._categories_by_term: dict[str, set[str]] = {}
+        for cid, names in self._category_terms.items():
+            for name in names:
+                self._categories_by_term.setdefault(name, set()).add(cid)
         self._category_docs = {cid: sorted(docs) for cid, docs in self._by_category.items()}
         self._titles = sorted(titles)
         self._title_vocab = sorted(title_words)
@@ -301,13 +305,12 @@ class IndexedSearch:
                             break
         return cands
 
-    def _score(self, text: str, allowed: set[int] | None = None
+    def _score(self, text: str, query_terms: list[tuple[str, str]], allowed: set[int] | None = None
                ) -> tuple[dict[int, float], list[list[str]], dict[str, str]]:
         """Score the resources that share terms with `text` (within `allowed`, if given).
 
         Also returns, per query term, the vocabulary terms it was matched to, and the typos fixed.
         """
-        query_terms = term_words(text)
         fixes: dict[str, str] = {}
         weights: list[float] = []
         matched: list[list[str]] = []
@@ -370,22 +373,28 @@ class IndexedSearch:
         """Categories whose name covers every word of the query (each word possibly corrected)."""
         if not matched or not all(matched):
             return []
-        return [cid for cid, names in self._category_terms.items()
-                if all(any(t in names for t in options) for options in matched)]
+        found: set[str] | None = None
+        for options in matched:
+            named = set().union(*(self._categories_by_term.get(t, ()) for t in options))
+            found = named if found is None else found & named
+            if not found:
+                return []
+        return [cid for cid in self._category_terms if cid in (found or ())]  # in catalog order
 
     def search(self, query: SearchQuery, *, limit: int = 5, offset: int = 0) -> SearchPage:
         limit = max(0, limit)
         offset = max(0, offset)
         allowed = self._allowed(query)
         text = query.text.strip()
-        if not terms(text):
+        query_terms = term_words(text)
+        if not query_terms:
             if allowed is None:
                 return SearchPage(hits=(), total=0, offset=offset, categories=self.nearest_categories(text))
             ordered = sorted(allowed)  # filters alone: the catalog's own (curated) order
             page = tuple(Hit(self._resources[d], 100.0) for d in ordered[offset:offset + limit])
             return SearchPage(hits=page, total=len(ordered), offset=offset,
                               categories=() if ordered else self.nearest_categories(text))
-        scores, matched, fixes = self._score(text, allowed)
+        scores, matched, fixes = self._score(text, query_terms, allowed)
         linked = self._linked
         for d in scores:
             if not linked[d]:
