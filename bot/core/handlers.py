@@ -153,22 +153,13 @@ def _no_results(ctx: Context, label: str, page: SearchPage, offset: int) -> Repl
     lines = []
     if page.did_you_mean:
         lines.append(f"Did you mean “{page.did_you_mean}”?")
-    categories = page.categories or _nearest_categories(ctx, label)
+    categories = page.categories or ctx.search.nearest_categories(label)
     if categories:
         names = ", ".join(c.id for c in categories)
         lines.append(f"Close categories: {names}. Try {ctx.command_prefix} list {categories[0].id}")
     else:
         lines.append(f"Try {ctx.command_prefix} list to see every category.")
     return Reply(header=f"No resources match “{label}”", text="\n".join(lines))
-
-
-def _nearest_categories(ctx: Context, text: str, limit: int = 3) -> tuple[Category, ...]:
-    names = [utils.default_process(f"{c.title} {c.id} {' '.join(c.aliases)}") for c in ctx.catalog.categories]
-    if not names:
-        return ()
-    found = process.extract(utils.default_process(text) or "mlops", names, scorer=fuzz.WRatio,
-                            processor=None, limit=limit)
-    return tuple(ctx.catalog.categories[i] for _, _, i in found)
 
 
 def _find_category(ctx: Context, name: str) -> Category | None:
@@ -200,7 +191,7 @@ def _list(command: Command, ctx: Context, offset: int) -> Reply:
         )
     category = _find_category(ctx, command.args)
     if category is None:
-        near = _nearest_categories(ctx, command.args)
+        near = ctx.search.nearest_categories(command.args)
         hint = f" Did you mean {', '.join(c.id for c in near)}?" if near else ""
         return _error(ctx, "No such category", f"There is no category '{truncate(command.args, 60)}'.{hint}",
                       usage="list")

@@ -64,6 +64,8 @@ class SearchEngine(Protocol):
 
     def complete(self, prefix: str, *, limit: int = 25) -> list[Completion]: ...
 
+    def nearest_categories(self, text: str, limit: int = 3) -> tuple[Category, ...]: ...
+
 
 def build_search(catalog: Catalog) -> SearchEngine:
     """The engine the bot uses; built once per catalog load."""
