@@ -161,6 +161,31 @@ def test_escaping_is_exactly_slacks_three_characters():
     assert escape("café: “quotes” 'single'") == "café: “quotes” 'single'"
 
 
+def _escape_the_long_way(text: str, *, one_line: bool = False) -> str:
+    """`escape` as written before its fast path: every pass, on every text."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", "",
+                  text.replace("\r\n", "\n").replace("\t", " "))
+    if one_line:
+        text = " ".join(text.split())
+    text = text.strip().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"@(?=(?:here|channel|everyone))", "@\u2060", text, flags=re.IGNORECASE)
+
+
+# Mostly text that needs no escaping, where the fast path is taken: words and every kind of space.
+plain_and_spaces = st.lists(st.sampled_from([" ", "  ", "\t", "\r\n", "\n", "\u00a0", "\u0085", "\u2003", "\x1c",
+                                             "a", "Feast", "MLOps:", "“ok”"]), max_size=12).map("".join)
+
+
+words_and_plain_spaces = st.lists(st.sampled_from([" ", "  ", "a", "Feast", "MLOps:"]), max_size=8).map("".join)
+
+
+@given(text=st.one_of(st.text(max_size=80), hostile_text, plain_and_spaces, words_and_plain_spaces),
+       one_line=st.booleans())
+@settings(max_examples=400)
+def test_the_fast_path_of_escape_changes_nothing(text: str, one_line: bool):
+    assert escape(text, one_line=one_line) == _escape_the_long_way(text, one_line=one_line)
+
+
 def test_a_hostile_url_or_label_cannot_break_out_of_its_link():
     assert link("https://example.com/a|b", "x") == "<https://example.com/a%7Cb|x>"
     assert link("https://example.com/>@here<", "t") == "<https://example.com/%3E@here%3C|t>"
