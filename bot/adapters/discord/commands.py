@@ -25,6 +25,7 @@ from bot.adapters.discord.render import (
     fit,
     render,
 )
+from bot.adapters.eager import run_eagerly
 from bot.core.catalog import COSTS, KINDS, LEVELS
 from bot.core.reply import ButtonAction, Reply, Visibility
 from bot.errors import BotError
@@ -111,11 +112,12 @@ class Responder:
             deferred = True
             task = asyncio.ensure_future(self.service.handle(request))
         else:
-            # A CPU-only answer completes in its first step, before this timeout can fire; an answer
-            # that waits on I/O for too long gets deferred while it waits.
-            task = asyncio.ensure_future(self.service.handle(request))
-            done, _ = await asyncio.wait({task}, timeout=self.defer_after)
-            deferred = not done
+            # A CPU-only answer completes in its first step, right here; an answer that waits on I/O for
+            # too long gets deferred while it waits.
+            task = run_eagerly(self.service.handle(request))
+            if not task.done():
+                await asyncio.wait({task}, timeout=self.defer_after)
+            deferred = not task.done()
             if deferred:
                 await defer()
         try:

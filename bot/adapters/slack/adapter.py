@@ -73,7 +73,7 @@ class SlackAdapter:
             app_client = AsyncWebClient(base_url=self.api_url, retry_handlers=retry_handlers(),
                                         logger=logging.getLogger("bot.adapters.slack.web"))
             self.bot = SlackBot(self.service, self.store, client=app_client, auth=auth,
-                                http=self._http, signing_secret=secret, ack_budget=self.ack_budget)
+                                http=self._http, ack_budget=self.ack_budget)
             if self.mode == "socket":
                 await self._start_socket(web_client)
             else:
