@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
@@ -155,3 +156,26 @@ def key(text: str) -> str:
     """The whole text squeezed to one string (W&B -> wb, Weights & Biases -> weightsbiases)."""
     seq = [w for w in plain_words(text) if w not in STOPWORDS] or plain_words(text)
     return "".join(seq)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryText:
+    """All that search needs from a query's text: `term_words`, `pairs`, `key` and `plain_words` of it."""
+
+    terms: list[tuple[str, str]]
+    pairs: list[str]
+    key: str
+    plain: list[str]
+
+
+def analyze_query(text: str) -> QueryText:
+    """The four analyses of a query in one pass: each on its own would split and fold the text again."""
+    raw = words(text)
+    plain = plain_words(text)
+    kept = [w for w in raw if w not in STOPWORDS] or raw
+    out: dict[str, str] = {}
+    for word in (*kept, *_abbreviations(plain)):
+        out.setdefault(stem(word), word)
+    seq = [w for w in plain if w not in STOPWORDS]
+    found_pairs = list(dict.fromkeys(stem(a + b) for a, b in pairwise(seq)))
+    return QueryText(list(out.items()), found_pairs, "".join(seq or plain), plain)

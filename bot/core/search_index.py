@@ -26,7 +26,17 @@ from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
 
 from bot.core.catalog import Catalog, Category, Resource
-from bot.core.normalize import STOPWORDS, analyze, key, pairs, plain_words, stem, term_words, terms
+from bot.core.normalize import (
+    STOPWORDS,
+    QueryText,
+    analyze,
+    analyze_query,
+    key,
+    pairs,
+    plain_words,
+    stem,
+    terms,
+)
 from bot.core.search_api import Completion, Hit, SearchPage, SearchQuery
 
 # Field weights. Kept as named constants: they are the knobs of relevance.
@@ -183,6 +193,7 @@ class IndexedSearch:
             self._postings[term] = (array("i", docs), array("f", vals))
         del lists
         self._lookups: dict[str, dict[int, float]] = {}
+        self._idfs: dict[str, float] = {}  # filled as terms are queried: at most one float per indexed term
         self._vocab: list[str] = sorted(self._postings)
         # Indexed words by (length, first letter) and (length, second letter): where typos are looked for.
         self._by_start: dict[tuple[int, str], list[str]] = {}
@@ -211,9 +222,13 @@ class IndexedSearch:
     # -- vocabulary ----------------------------------------------------------------------------------
 
     def _idf(self, term: str) -> float:
-        entry = self._postings.get(term)
-        df = len(entry[0]) if entry else 1
-        return math.log(1.0 + self._n / df)
+        idf = self._idfs.get(term)
+        if idf is None:
+            entry = self._postings.get(term)
+            idf = math.log(1.0 + self._n / (len(entry[0]) if entry else 1))
+            if entry:  # only indexed terms: a typed typo must not grow the table
+                self._idfs[term] = idf
+        return idf
 
     def _expand(self, term: str, word: str) -> tuple[list[tuple[str, float]], str | None]:
         """Vocabulary terms a query term stands for, with a similarity in 0..1; and the word it was
@@ -305,9 +320,9 @@ class IndexedSearch:
                             break
         return cands
 
-    def _score(self, text: str, query_terms: list[tuple[str, str]], allowed: set[int] | None = None
+    def _score(self, query: QueryText, allowed: set[int] | None = None
                ) -> tuple[dict[int, float], list[list[str]], dict[str, str]]:
-        """Score the resources that share terms with `text` (within `allowed`, if given).
+        """Score the resources that share terms with the query (within `allowed`, if given).
 
         Also returns, per query term, the vocabulary terms it was matched to, and the typos fixed.
         """
@@ -315,7 +330,7 @@ class IndexedSearch:
         weights: list[float] = []
         matched: list[list[str]] = []
         plan: list[tuple[float, list[tuple[str, float]]]] = []
-        for term, word in query_terms:
+        for term, word in query.terms:
             expansions, fixed = self._expand(term, word)
             matched.append([exp for exp, _ in expansions])
             if fixed:
@@ -324,8 +339,8 @@ class IndexedSearch:
             weights.append(idf)
             if expansions:
                 plan.append((idf, expansions))
-        plain = {t for t, _ in query_terms}
-        phrases = tuple(p for p in pairs(text) if p in self._postings and p not in plain)
+        plain = {t for t, _ in query.terms}
+        phrases = tuple(p for p in query.pairs if p in self._postings and p not in plain)
         cands = self._candidates(plan, allowed, phrases)
         acc: dict[int, float] = dict.fromkeys(cands, 0.0)
         cover: dict[int, float] = dict.fromkeys(cands, 0.0)
@@ -361,9 +376,9 @@ class IndexedSearch:
                 found = [(d, lookup[d]) for d in scores if d in lookup]
             for d, v in found:
                 scores[d] += PAIR_BONUS * min(1.0, v / W_TITLE)
-        exact = self._keys.get(key(text))
+        exact = self._keys.get(query.key)
         if exact is None and fixes:  # mlfow: the corrected query may be a title
-            exact = self._keys.get(key(" ".join(fixes.get(w, w) for w in plain_words(text))))
+            exact = self._keys.get(key(" ".join(fixes.get(w, w) for w in query.plain)))
         for d in exact or ():
             if d in scores:
                 scores[d] += EXACT_BONUS
@@ -386,15 +401,15 @@ class IndexedSearch:
         offset = max(0, offset)
         allowed = self._allowed(query)
         text = query.text.strip()
-        query_terms = term_words(text)
-        if not query_terms:
+        analysis = analyze_query(text)
+        if not analysis.terms:
             if allowed is None:
                 return SearchPage(hits=(), total=0, offset=offset, categories=self.nearest_categories(text))
             ordered = sorted(allowed)  # filters alone: the catalog's own (curated) order
             page = tuple(Hit(self._resources[d], 100.0) for d in ordered[offset:offset + limit])
             return SearchPage(hits=page, total=len(ordered), offset=offset,
                               categories=() if ordered else self.nearest_categories(text))
-        scores, matched, fixes = self._score(text, query_terms, allowed)
+        scores, matched, fixes = self._score(analysis, allowed)
         linked = self._linked
         for d in scores:
             if not linked[d]:

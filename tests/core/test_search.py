@@ -15,7 +15,7 @@ from bot.core.catalog import Catalog, Category, Link, Resource
 from bot.core.catalog_loader import load_catalog
 from bot.core.commands import parse, parse_query
 from bot.core.handlers import Context, handle
-from bot.core.normalize import key, pairs, stem, terms
+from bot.core.normalize import analyze_query, key, pairs, plain_words, stem, term_words, terms
 from bot.core.search_api import SearchEngine, SearchQuery, build_search
 from bot.core.search_index import IndexedSearch
 
@@ -242,3 +242,18 @@ def test_bundled_catalog_free_courses(bundled: tuple[Catalog, SearchEngine]) -> 
     _, engine = bundled
     page = engine.search(parse_query("free courses"), limit=10)
     assert {h.resource.category for h in page.hits} == {"free-courses"} and page.total == 4
+
+
+query_words = st.lists(st.sampled_from(["Feature", "store", "the", "of", "machine", "learning", "TorchServe", "W&B",
+                                        "k8s", "Kubernetes", "café", "MLflow", "-", " ", "_", "İ", "ǅ"]),
+                       max_size=8).map(" ".join)
+
+
+@given(text=st.one_of(st.text(max_size=40), query_words))
+@settings(max_examples=300)
+def test_the_one_pass_query_analysis_equals_the_separate_ones(text: str):
+    analysis = analyze_query(text)
+    assert analysis.terms == term_words(text)
+    assert analysis.pairs == pairs(text)
+    assert analysis.key == key(text)
+    assert analysis.plain == plain_words(text)
