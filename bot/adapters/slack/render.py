@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.core.reply import Button, ButtonAction, Field, Item, Reply
@@ -180,6 +181,22 @@ def decode_button(action_id: str, value: str | None) -> ButtonState | None:
 # -- blocks -----------------------------------------------------------------------------------------
 
 def _item_blocks(item: Item) -> list[dict[str, Any]]:
+    section, meta = _item_texts(item)
+    blocks = [{"type": "section", "text": _mrkdwn(section)}]
+    if meta:
+        blocks.append({"type": "context", "elements": [_mrkdwn(meta)]})
+    return blocks
+
+
+# Items are immutable and nearly all come from the catalog: the same few resources are rendered for
+# one member after another. Their escaped, fitted text is kept (about 1 KB each), which spares each
+# reply some 20 escaping and URL checks; the dicts around that text are built fresh for every message.
+ITEM_TEXT_CACHE = 4096
+
+
+@lru_cache(maxsize=ITEM_TEXT_CACHE)
+def _item_texts(item: Item) -> tuple[str, str]:
+    """(section mrkdwn, context mrkdwn) of one item, both escaped and within Slack's limits."""
     title = link(item.url, item.title) or link(item.url, item.url or "") or "untitled"
     lines = [f"*{title}*"]
     if item.summary.strip():
@@ -187,11 +204,8 @@ def _item_blocks(item: Item) -> list[dict[str, Any]]:
     links = [link(extra.url, extra.label or extra.url) for extra in item.links]
     if links:
         lines.append(" · ".join(links))
-    blocks = [{"type": "section", "text": _mrkdwn(fit("\n".join(lines), MAX_SECTION_TEXT))}]
     meta = escape(" · ".join(m for m in item.meta if m.strip()), one_line=True)
-    if meta:
-        blocks.append({"type": "context", "elements": [_mrkdwn(fit(meta, MAX_CONTEXT_TEXT))]})
-    return blocks
+    return fit("\n".join(lines), MAX_SECTION_TEXT), fit(meta, MAX_CONTEXT_TEXT) if meta else ""
 
 
 def _field_text(field: Field, limit: int) -> str:
