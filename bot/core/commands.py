@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from bot.core.catalog import COSTS, KINDS, LEVELS
@@ -77,7 +78,7 @@ class QueryError(ValueError):
     """A filter the member typed is not one we know; the message is shown to them as is."""
 
 
-def parse_query(args: str, category_ids: set[str] | None = None) -> SearchQuery:
+def parse_query(args: str, category_ids: AbstractSet[str] | None = None) -> SearchQuery:
     """Split `kind:paper level:beginner free debt` into filters and free text."""
     kinds: set[str] = set()
     levels: set[str] = set()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from rapidfuzz import fuzz, process, utils
 
@@ -18,11 +19,29 @@ LIST_PAGE_SIZE = 10
 MAX_OFFSET = 10_000
 
 
+ITEM_MEMO = 20_000  # resources whose Item is kept; more would only cost memory on a huge catalog
+
+
 @dataclass(frozen=True)
 class Context:
     catalog: Catalog
     search: SearchEngine
     command_prefix: str = "/mlops"  # how members invoke us here, for examples in replies
+    # A resource's Item never changes while its catalog is loaded (a reload makes a new Context), and the
+    # same resources are shown again and again: each is derived once.
+    _items: dict[str, Item] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @cached_property
+    def category_ids(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.catalog.categories)
+
+    def item(self, resource: Resource) -> Item:
+        found = self._items.get(resource.id)
+        if found is None:
+            found = resource_item(resource)
+            if len(self._items) < ITEM_MEMO:
+                self._items[resource.id] = found
+        return found
 
 
 Handler = Callable[[Command, Context, int], Reply]
@@ -75,7 +94,7 @@ def _referenced(ctx: Context, steps: tuple[Step, ...]) -> tuple[Item, ...]:
             resource = ctx.catalog.get(rid)
             if resource is not None:
                 seen.setdefault(rid, resource)
-    return tuple(resource_item(r) for r in seen.values())
+    return tuple(ctx.item(r) for r in seen.values())
 
 
 def _share(command: str, offset: int = 0) -> Button:
@@ -121,7 +140,7 @@ def _unknown(command: Command, ctx: Context, offset: int) -> Reply:
 
 
 def _resource(command: Command, ctx: Context, offset: int) -> Reply:
-    query = parse_query(command.args, {c.id for c in ctx.catalog.categories})
+    query = parse_query(command.args, ctx.category_ids)
     if not query.text and not query.has_filters:
         return _error(ctx, "What are you looking for?",
                       "Tell me a topic, a tool or a title, for example feature-store or experiment tracking.",
@@ -130,10 +149,10 @@ def _resource(command: Command, ctx: Context, offset: int) -> Reply:
     label = truncate(command.args, 80)
     if not page.hits:
         return _no_results(ctx, label, page, offset)
-    return _page_reply(f"Resources for “{label}”", page, command.canonical, offset)
+    return _page_reply(ctx, f"Resources for “{label}”", page, command.canonical, offset)
 
 
-def _page_reply(header: str, page: SearchPage, canonical: str, offset: int) -> Reply:
+def _page_reply(ctx: Context, header: str, page: SearchPage, canonical: str, offset: int) -> Reply:
     first = offset + 1
     last = offset + len(page.hits)
     buttons = [_share(canonical, offset)]
@@ -141,7 +160,7 @@ def _page_reply(header: str, page: SearchPage, canonical: str, offset: int) -> R
         buttons.append(_more(canonical, last))
     return Reply(
         header=header,
-        items=tuple(resource_item(h.resource) for h in page.hits),
+        items=tuple(ctx.item(h.resource) for h in page.hits),
         buttons=tuple(buttons),
         footer=f"Showing {first}–{last} of {page.total}",
     )
@@ -206,7 +225,7 @@ def _list(command: Command, ctx: Context, offset: int) -> Reply:
     return Reply(
         header=category.title,
         text=category.description,
-        items=tuple(resource_item(r) for r in chunk),
+        items=tuple(ctx.item(r) for r in chunk),
         buttons=tuple(buttons),
         footer=f"Showing {offset + 1}–{offset + len(chunk)} of {len(resources)}",
     )
@@ -232,7 +251,7 @@ def _compare(command: Command, ctx: Context, offset: int) -> Reply:
               inline=True)
         for i, column in enumerate(table.columns)
     )
-    items = tuple(resource_item(r) for col in table.columns if col.resource and (r := ctx.catalog.get(col.resource)))
+    items = tuple(ctx.item(r) for col in table.columns if col.resource and (r := ctx.catalog.get(col.resource)))
     return Reply(header=table.title, fields=fields, items=items,
                  buttons=(_share(f"compare {table.id}"),),
                  footer=f"{ctx.command_prefix} resource <name> for more on any of them")
