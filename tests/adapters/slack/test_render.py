@@ -143,6 +143,7 @@ def test_button_values_round_trip(command: str, offset: int):
     if value is None:
         assert units(json.dumps({"c": command, "o": offset}, ensure_ascii=False)) > 1900
         return
+    assert value == json.dumps({"c": command, "o": offset}, ensure_ascii=False, separators=(",", ":"))
     state = decode_button("mlops_more_1", value)
     assert state is not None and (state.command, state.offset, state.action) == (command, offset, ButtonAction.MORE)
 
