@@ -345,6 +345,21 @@ class IndexedSearch:
         acc: dict[int, float] = dict.fromkeys(cands, 0.0)
         cover: dict[int, float] = dict.fromkeys(cands, 0.0)
         for idf, expansions in plan:
+            scale = idf / MAX_VALUE
+            if len(expansions) == 1:  # the usual case, the word itself: no best expansion to pick per resource
+                exp, sim = expansions[0]
+                docs, vals = self._postings[exp]
+                if len(docs) <= 2 * len(cands):
+                    for d, v in zip(docs, vals, strict=True):
+                        if d in acc:
+                            acc[d] += v * sim * scale
+                            cover[d] += idf
+                else:
+                    lookup = self._lookup(exp)
+                    for d in cands & lookup.keys():  # a C-level intersection, not a Python loop
+                        acc[d] += lookup[d] * sim * scale
+                        cover[d] += idf
+                continue
             best: dict[int, float] = {}  # a resource counts once per query term: its best expansion
             for exp, sim in expansions:
                 docs, vals = self._postings[exp]
@@ -361,7 +376,6 @@ class IndexedSearch:
                         for d in shared:
                             if lookup[d] * sim > best.get(d, 0.0):
                                 best[d] = lookup[d] * sim
-            scale = idf / MAX_VALUE
             for d, value in best.items():
                 acc[d] += value * scale
                 cover[d] += idf  # a corrected word still covers the resource; its similarity lowered the value
