@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -62,6 +63,9 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
             await adapter.start()
             started.append(adapter)
             log.info("%s is running", adapter.name)
+        # What exists now (modules, SDK clients, the catalog) lives until shutdown: the cyclic collector
+        # need not walk it on every full collection while requests come in.
+        gc.freeze()
         await stop.wait()
         log.info("shutting down")
     finally:
