@@ -26,6 +26,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -35,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.eager import run_eagerly
-from bot.adapters.slack.render import ButtonState, decode_button, render_message
+from bot.adapters.slack.render import ButtonState, decode_button, encode_message, render_message
 from bot.core.reply import ButtonAction, Reply
 from bot.errors import BotError, PlatformError
 from bot.service import BotService, Request
@@ -125,13 +126,14 @@ class SlackBot:
     # -- slash command ----------------------------------------------------------------------------------
 
     async def _command(self, ack: AsyncAck, body: dict[str, Any], request: AsyncBoltRequest,
-                       listener_runner: AsyncioListenerRunner) -> None:
+                       listener_runner: AsyncioListenerRunner) -> BoltResponse | None:
         task = run_eagerly(self.service.handle(_request(body, body.get("text") or "")))
         if not task.done():  # waiting on I/O: give it what is left of the ack budget
             await asyncio.wait({task}, timeout=self.ack_budget)
         if task.done():
-            await ack({**render_message(_result_or_error(task)), "response_type": "ephemeral"})
-            return
+            # The reply is the ack's body. Returned as a response (bolt sends what an inline listener
+            # returns) so that it is encoded by encode_message, which reuses each item's JSON.
+            return BoltResponse(status=200, body=encode_message(_result_or_error(task), response_type="ephemeral"))
         log.warning("answer not ready within %.1f s; acking a placeholder", self.ack_budget)
         await ack({**render_message(WORKING), "response_type": "ephemeral"})
         self._pending[_pending_key(body)] = task
@@ -140,6 +142,7 @@ class SlackBot:
         lazy_request.lazy_only = True
         lazy_request.lazy_function_name = self._command_late.__name__
         listener_runner.lazy_listener_runner.start(function=self._command_late, request=lazy_request)
+        return None
 
     async def _command_late(self, body: dict[str, Any]) -> None:
         async with self._tracked():

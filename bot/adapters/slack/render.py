@@ -53,6 +53,7 @@ _ONE_LINE_WORK = re.compile(_TEXT_WORK.pattern + r"|[^\S ]|  ")
 _HTTP_URL = re.compile(r"(?i)https?://[^/\s]")
 _URL_UNSAFE = re.compile(r"[\s|<>\"`\x00-\x1f\x7f]")
 _json_string = json.encoder.encode_basestring  # a str as a JSON string literal, non-ASCII kept as is
+_JSON = json.JSONEncoder(separators=(",", ":"))  # ASCII-only output: a lone surrogate cannot break the body
 
 
 # -- text -------------------------------------------------------------------------------------------
@@ -209,6 +210,12 @@ def _item_texts(item: Item) -> tuple[str, str]:
     return fit("\n".join(lines), MAX_SECTION_TEXT), fit(meta, MAX_CONTEXT_TEXT) if meta else ""
 
 
+@lru_cache(maxsize=ITEM_TEXT_CACHE)
+def _item_json(item: Item) -> str:
+    """The item's blocks as JSON array elements, for `encode_message`."""
+    return ",".join(_JSON.encode(block) for block in _item_blocks(item))
+
+
 def _field_text(field: Field, limit: int) -> str:
     name = escape(field.name, one_line=True)
     value = escape(field.value)
@@ -260,8 +267,9 @@ def _actions_block(buttons: Iterable[Button]) -> dict[str, Any] | None:
     return {"type": "actions", "block_id": "mlops_buttons", "elements": elements} if elements else None
 
 
-def render_blocks(reply: Reply, *, shared_by: str | None = None) -> list[dict[str, Any]]:
-    head: list[dict[str, Any]] = []
+def _layout(reply: Reply, shared_by: str | None) -> list[dict[str, Any] | Item]:
+    """The message's blocks in order, each item standing for its own one or two blocks."""
+    head: list[dict[str, Any] | Item] = []
     header = plain(reply.header, MAX_HEADER_TEXT)
     if header:
         head.append({"type": "header", "text": _plain_text(header)})
@@ -281,23 +289,25 @@ def render_blocks(reply: Reply, *, shared_by: str | None = None) -> list[dict[st
     # Room for the footer (and a "not shown" note in it) is always kept.
     room = MAX_BLOCKS - len(head) - (1 if actions else 0) - 1
 
-    body: list[dict[str, Any]] = []
+    body: list[dict[str, Any] | Item] = []
+    used = 0  # blocks in body
     left_out = 0
     for item in reply.items:
-        blocks = _item_blocks(item)
-        if len(body) + len(blocks) > room:
+        size = 2 if _item_texts(item)[1] else 1  # a section, and a context line when there is meta
+        if used + size > room:
             left_out += 1
             continue
-        body += blocks
+        body.append(item)
+        used += size
     field_blocks = _field_blocks(reply.fields)
-    fields_fit = field_blocks[: max(0, room - len(body))]
+    fields_fit = field_blocks[: max(0, room - used)]
     body += fields_fit
     if left_out:
         footer_parts.append(f"{left_out} more not shown here")
     if len(fields_fit) < len(field_blocks):
         footer_parts.append(f"{len(field_blocks) - len(fields_fit)} more sections not shown here")
 
-    blocks = head + body
+    blocks: list[dict[str, Any] | Item] = head + body
     if actions:
         blocks.append(actions)
     footer_parts = [part for part in footer_parts if part]
@@ -305,6 +315,16 @@ def render_blocks(reply: Reply, *, shared_by: str | None = None) -> list[dict[st
         blocks.append({"type": "context", "elements": [_mrkdwn(fit(" · ".join(footer_parts), MAX_CONTEXT_TEXT))]})
     if not blocks:
         blocks.append({"type": "section", "text": _mrkdwn("(empty reply)")})
+    return blocks
+
+
+def render_blocks(reply: Reply, *, shared_by: str | None = None) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for part in _layout(reply, shared_by):
+        if isinstance(part, Item):
+            blocks += _item_blocks(part)
+        else:
+            blocks.append(part)
     return blocks
 
 
@@ -324,3 +344,15 @@ def render_message(reply: Reply, *, shared_by: str | None = None) -> dict[str, A
         "unfurl_links": False,
         "unfurl_media": False,
     }
+
+
+def encode_message(reply: Reply, *, shared_by: str | None = None, **extra: Any) -> str:
+    """`{**render_message(reply, shared_by=...), **extra}` as JSON text.
+
+    The same document (a test checks it for any reply), but each item's blocks are serialised once
+    and kept with its text: encoding the whole message again for every reply was as costly as
+    finding the resources in it.
+    """
+    parts = [_item_json(part) if isinstance(part, Item) else _JSON.encode(part) for part in _layout(reply, shared_by)]
+    rest = _JSON.encode({"unfurl_links": False, "unfurl_media": False, **extra})
+    return f'{{"text":{_JSON.encode(fallback_text(reply))},"blocks":[{",".join(parts)}],{rest[1:]}'

@@ -13,6 +13,7 @@ from bot.adapters.slack.render import (
     MAX_BLOCKS,
     decode_button,
     encode_button,
+    encode_message,
     escape,
     fit,
     link,
@@ -134,6 +135,17 @@ def test_any_reply_fits_slack_and_never_pings(reply: Reply, shared_by: str | Non
         check_slack_limits(message)
         check_no_pings(message)
         json.dumps(message)  # serialisable as sent
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(replies, st.one_of(st.none(), hostile_text))
+def test_the_encoded_ack_is_the_rendered_message(reply: Reply, shared_by: str | None):
+    """encode_message (the slash command's ack body) is render_message's document, whatever the reply;
+    so the limit and ping checks above hold for it too."""
+    for _ in range(2):  # the second time, from the items' kept JSON
+        encoded = encode_message(reply, shared_by=shared_by, response_type="ephemeral")
+        assert encoded.isascii()
+        assert json.loads(encoded) == {**render_message(reply, shared_by=shared_by), "response_type": "ephemeral"}
 
 
 @settings(max_examples=200, deadline=None)
