@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from bot.core.reply import Button, ButtonAction, Field, Item, Reply
@@ -183,20 +182,17 @@ def decode_button(action_id: str, value: str | None) -> ButtonState | None:
 # -- blocks -----------------------------------------------------------------------------------------
 
 def _item_blocks(item: Item) -> list[dict[str, Any]]:
-    section, meta = _item_texts(item)
+    section, meta, _ = _ITEMS.get(item)
+    return _blocks_of(section, meta)
+
+
+def _blocks_of(section: str, meta: str) -> list[dict[str, Any]]:
     blocks = [{"type": "section", "text": _mrkdwn(section)}]
     if meta:
         blocks.append({"type": "context", "elements": [_mrkdwn(meta)]})
     return blocks
 
 
-# Items are immutable and nearly all come from the catalog: the same few resources are rendered for
-# one member after another. Their escaped, fitted text is kept (about 1 KB each), which spares each
-# reply some 20 escaping and URL checks; the dicts around that text are built fresh for every message.
-ITEM_TEXT_CACHE = 4096
-
-
-@lru_cache(maxsize=ITEM_TEXT_CACHE)
 def _item_texts(item: Item) -> tuple[str, str]:
     """(section mrkdwn, context mrkdwn) of one item, both escaped and within Slack's limits."""
     title = link(item.url, item.title) or link(item.url, item.url or "") or "untitled"
@@ -210,10 +206,34 @@ def _item_texts(item: Item) -> tuple[str, str]:
     return fit("\n".join(lines), MAX_SECTION_TEXT), fit(meta, MAX_CONTEXT_TEXT) if meta else ""
 
 
-@lru_cache(maxsize=ITEM_TEXT_CACHE)
-def _item_json(item: Item) -> str:
-    """The item's blocks as JSON array elements, for `encode_message`."""
-    return ",".join(_JSON.encode(block) for block in _item_blocks(item))
+class _ItemMemo:
+    """The rendered text and JSON of recently rendered items.
+
+    Items are immutable, and nearly all are the catalog's, each one object for as long as its catalog is
+    loaded (see handlers.Context.item): the same few are rendered for one member after another. Kept
+    by identity because hashing an item means hashing its links in Python, which cost as much as the
+    lookup saved; each entry holds its item, so no other object can take its id while it is kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[int, tuple[Item, str, str, str]] = {}
+
+    def get(self, item: Item) -> tuple[str, str, str]:
+        """(section, meta, the blocks as JSON array elements)."""
+        entry = self._entries.get(id(item))
+        if entry is not None and entry[0] is item:
+            return entry[1], entry[2], entry[3]
+        section, meta = _item_texts(item)
+        encoded = ",".join(_JSON.encode(block) for block in _blocks_of(section, meta))
+        if len(self._entries) >= self._size:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[id(item)] = (item, section, meta, encoded)
+        return section, meta, encoded
+
+
+ITEM_MEMO = 4096  # about 1.5 KB each
+_ITEMS = _ItemMemo(ITEM_MEMO)
 
 
 def _field_text(field: Field, limit: int) -> str:
@@ -293,7 +313,7 @@ def _layout(reply: Reply, shared_by: str | None) -> list[dict[str, Any] | Item]:
     used = 0  # blocks in body
     left_out = 0
     for item in reply.items:
-        size = 2 if _item_texts(item)[1] else 1  # a section, and a context line when there is meta
+        size = 2 if _ITEMS.get(item)[1] else 1  # a section, and a context line when there is meta
         if used + size > room:
             left_out += 1
             continue
@@ -353,6 +373,7 @@ def encode_message(reply: Reply, *, shared_by: str | None = None, **extra: Any) 
     and kept with its text: encoding the whole message again for every reply was as costly as
     finding the resources in it.
     """
-    parts = [_item_json(part) if isinstance(part, Item) else _JSON.encode(part) for part in _layout(reply, shared_by)]
+    parts = [_ITEMS.get(part)[2] if isinstance(part, Item) else _JSON.encode(part)
+             for part in _layout(reply, shared_by)]
     rest = _JSON.encode({"unfurl_links": False, "unfurl_media": False, **extra})
     return f'{{"text":{_JSON.encode(fallback_text(reply))},"blocks":[{",".join(parts)}],{rest[1:]}'
