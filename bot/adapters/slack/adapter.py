@@ -169,17 +169,14 @@ class SlackAdapter:
         retry = request.headers.get("X-Slack-Retry-Num")
         if retry:
             log.info("Slack retry #%s (%s)", retry[:8], request.headers.get("X-Slack-Retry-Reason", "")[:40])
+        # Headers as aiohttp parsed them, as bolt's own aiohttp adapter passes them: bolt lower-cases the names.
         bolt_request = AsyncBoltRequest(body=body.decode("utf-8", "replace"), query=request.query_string,
-                                        headers=_headers(request))
+                                        headers=request.headers)  # type: ignore[arg-type]
         bolt_response = await self.bot.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "platform": "slack", "mode": self.mode})
-
-
-def _headers(request: web.Request) -> dict[str, Any]:
-    return {key.lower(): value for key, value in request.headers.items()}
 
 
 def _secret(value: Any, setting: str) -> str:
