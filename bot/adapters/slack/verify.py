@@ -3,7 +3,8 @@
 slack-bolt's own check does `int(timestamp)` unguarded, so a non-numeric (or 5000-digit)
 `X-Slack-Request-Timestamp` raises inside the middleware and the request is answered 500. Here every
 malformed, missing, stale or forged request is simply "not from Slack": the caller answers 401.
-bolt's check still runs afterwards; it is cheap and keeps the library's guarantee intact.
+It is the only check: bolt's own is switched off (app.py), as it would repeat this one on every
+request. tests/adapters/slack/test_http.py sends forged, unsigned, stale and malformed requests.
 """
 
 from __future__ import annotations
