@@ -170,8 +170,9 @@ class QueryText:
 
 def analyze_query(text: str) -> QueryText:
     """The four analyses of a query in one pass: each on its own would split and fold the text again."""
-    raw = words(text)
     plain = plain_words(text)
+    # words() differs from plain_words() only by camel-case parts and by case folding beyond ASCII.
+    raw = plain if text.isascii() and not _CAMEL.search(text) else words(text)
     kept = [w for w in raw if w not in STOPWORDS] or raw
     out: dict[str, str] = {}
     for word in (*kept, *_abbreviations(plain)):

@@ -86,6 +86,9 @@ TOP_SLICE = 200  # the strongest postings of every matched term are always score
 LOOKUP_CACHE = 64
 
 
+_NO_CATEGORIES: frozenset[str] = frozenset()
+
+
 def _squeeze(seq: list[str]) -> str:
     """`normalize.key` of already split words."""
     return "".join([w for w in seq if w not in STOPWORDS] or seq)
@@ -206,6 +209,7 @@ class IndexedSearch:
         self._category_terms = {
             c.id: frozenset(terms(" ".join((c.id, c.title, *c.aliases))) + pairs(c.title)) for c in catalog.categories
         }
+        self._category_rank = {c.id: rank for rank, c in enumerate(catalog.categories)}
         self._categories_by_term: dict[str, set[str]] = {}
         for cid, names in self._category_terms.items():
             for name in names:
@@ -403,12 +407,18 @@ class IndexedSearch:
         if not matched or not all(matched):
             return []
         found: set[str] | None = None
+        by_term = self._categories_by_term
         for options in matched:
-            named = set().union(*(self._categories_by_term.get(t, ()) for t in options))
-            found = named if found is None else found & named
+            if len(options) == 1:  # the word itself: no union to build
+                named = by_term.get(options[0], _NO_CATEGORIES)
+            else:
+                named = set().union(*(by_term.get(t, ()) for t in options))
+            found = set(named) if found is None else found & named
             if not found:
                 return []
-        return [cid for cid in self._category_terms if cid in (found or ())]  # in catalog order
+        if not found:
+            return []
+        return sorted(found, key=self._category_rank.__getitem__)  # in catalog order
 
     def search(self, query: SearchQuery, *, limit: int = 5, offset: int = 0) -> SearchPage:
         limit = max(0, limit)
