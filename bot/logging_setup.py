@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from bot.settings import Settings
@@ -10,20 +11,29 @@ from bot.settings import Settings
 _SECRET_FIELDS = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "discord_token")
 
 
+# Tokens that are not settings but still let whoever holds them answer as the bot for a while: a
+# Discord interaction's token (in its callback and webhook URLs) and a Slack response_url. The SDKs log
+# these URLs at DEBUG.
+_REQUEST_TOKENS = re.compile(
+    r"(/interactions/\d+/|/webhooks/\d+/|hooks\.slack\.com/(?:commands|actions|services)/)[^\s'\"<>]+")
+_REQUEST_TOKEN_HINTS = ("/interactions/", "/webhooks/", "hooks.slack.com/")
+
+
 class RedactSecrets(logging.Filter):
-    """Replace any configured secret that reaches a log line, even through an SDK's own logging."""
+    """Replace any configured secret that reaches a log line, even through an SDK's own logging, and the
+    per-request tokens in interaction and response URLs."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
         redacted = message
         for secret in self.secrets:
             redacted = redacted.replace(secret, "***")
+        if any(hint in redacted for hint in _REQUEST_TOKEN_HINTS):
+            redacted = _REQUEST_TOKENS.sub(r"\1***", redacted)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

@@ -77,3 +77,23 @@ def test_log_filter_masks_secrets_even_from_sdks(caplog):
     finally:
         logger.filters.clear()
     assert "xoxb-very-secret" not in caplog.text and "Bearer ***" in caplog.text
+
+
+@pytest.mark.parametrize("url, token", [
+    ("https://discord.com/api/v10/interactions/1234567890/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ/callback",
+     "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"),
+    ("https://discord.com/api/v10/webhooks/99887766/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ/messages/@original",
+     "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"),
+    ("https://hooks.slack.com/commands/T0001/1234567890/AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx"),
+    ("https://hooks.slack.com/actions/T0001/1234567890/AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx"),
+])
+def test_log_filter_masks_the_tokens_in_interaction_and_response_urls(caplog, url: str, token: str):
+    logger = logging.getLogger("discord.http")
+    logger.addFilter(RedactSecrets([]))
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logger.debug("POST %s with 200 has returned", url)
+    finally:
+        logger.filters.clear()
+    assert token not in caplog.text and "***" in caplog.text
+    assert url.split("/")[2] in caplog.text  # the host is still there to read
