@@ -70,9 +70,16 @@ class Responder:
                 await interaction.response.defer(ephemeral=False, thinking=True)
 
             reply, deferred = await self._answer(interaction, command, offset, defer)
-            if reply.is_error and not deferred:
+            if reply.is_error:
                 # The catalog changed since (a category is gone, say): tell the asker, not the channel.
-                await self._send_new(interaction, reply, deferred, ephemeral=True)
+                if deferred:
+                    # The channel already sees "mlops-bot is thinking…": take it away before answering.
+                    await interaction.delete_original_response()
+                    rendered = render(reply)
+                    await interaction.followup.send(embeds=rendered.embeds, ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+                else:
+                    await self._send_new(interaction, reply, deferred, ephemeral=True)
                 return
             await self._send_new(interaction, reply.public(), deferred, ephemeral=False)
 

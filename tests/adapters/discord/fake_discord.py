@@ -84,6 +84,7 @@ class FakeDiscord:
         self.sync_requests: list[tuple[int | None, list[dict[str, Any]]]] = []
         self.callbacks: list[tuple[str, dict[str, Any]]] = []  # (interaction id, body)
         self.edits: list[tuple[str, dict[str, Any]]] = []
+        self.deletes: list[str] = []  # interactions whose original response was deleted
         self.followups: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.problems: list[str] = []  # what a real Discord would have refused
@@ -266,6 +267,11 @@ class FakeDiscord:
         if pending is None or pending.original is None:
             return json_response({"message": "Unknown Message", "code": 10008}, 404)
         message = self.messages[pending.original]
+        if method == "DELETE":
+            self.deletes.append(pending.payload["id"])
+            del self.messages[pending.original]
+            pending.original = None
+            return web.Response(status=204)
         if method == "PATCH":
             self._check_message(body or {}, "edit of the original response")
             self.edits.append((pending.payload["id"], body or {}))

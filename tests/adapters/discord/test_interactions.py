@@ -190,6 +190,29 @@ async def test_slow_work_is_deferred_then_the_reply_edited_in(fake: FakeDiscord,
         await adapter.stop()
 
 
+async def test_a_share_that_fails_after_deferring_is_told_to_the_asker_alone(
+        fake: FakeDiscord, make_adapter: Callable[..., DiscordAdapter]) -> None:
+    adapter = make_adapter(defer_after=0)  # every answer deferred: the channel sees "thinking…" first
+    await adapter.start()
+    try:
+        asked = await fake.slash("resource", query="feature-store")
+        await fake.response(asked)
+        await fake.edit(asked)
+        # A Share button from before the catalog lost a category: re-running its command now fails.
+        stale = "mlops:s:0:r category:gone-category feast"
+        message = {**fake.original(asked), "components": [
+            {"type": 1, "components": [{"type": 2, "style": 1, "label": "Share", "custom_id": stale}]}]}
+        clicked = await fake.click(message, stale)
+        assert (await fake.response(clicked)) == {"type": 5}  # thinking, in the channel
+        followup = await fake.wait_until(lambda: next((b for i, b in fake.followups if i == clicked["id"]), None))
+        assert followup["flags"] & EPHEMERAL
+        assert "gone-category" in followup["embeds"][0]["description"]
+        assert clicked["id"] in fake.deletes  # the public placeholder is gone
+        assert not [body for i, body in fake.edits if i == clicked["id"]]  # nothing was posted publicly
+    finally:
+        await adapter.stop()
+
+
 async def test_a_query_too_long_for_a_custom_id_degrades_gracefully(fake: FakeDiscord, bot: DiscordAdapter) -> None:
     query = " ".join(["feature"] * 24)  # 191 characters: no custom_id can hold it
     asked = await fake.slash("resource", query=query)
