@@ -139,8 +139,11 @@ def pairs(text: str) -> list[str]:
 
 def analyze(text: str, *, with_pairs: bool = True) -> tuple[list[tuple[str, str]], list[str]]:
     """`term_words(text)` and `pairs(text)` in one pass over the text, for building the index."""
-    raw = words(text)
-    plain = [w.lower() for w in _WORD.findall(fold(text))] if with_pairs or _ABBREVIATION_STARTS & set(raw) else []
+    if text.isascii() and not _CAMEL.search(text):  # most catalog text: words() and plain_words() agree
+        raw = plain = _WORD.findall(text.replace("&", " and ").lower())
+    else:
+        raw = words(text)
+        plain = plain_words(text) if with_pairs or _ABBREVIATION_STARTS & set(raw) else []
     kept = [w for w in raw if w not in STOPWORDS] or raw
     out: dict[str, str] = {}
     for word in (*kept, *_abbreviations(plain)):

@@ -131,20 +131,22 @@ class IndexedSearch:
         title_words: dict[str, list[int]] = {}
         # Tags, categories, kinds and names repeat across resources: analyse each distinct text once,
         # keeping just what the loop below needs (its terms, pairs included).
-        cache: dict[tuple[str, bool], list[str]] = {}
+        cache: dict[str, list[str]] = {}  # by text, for fields analysed with pairs
+        cache_plain: dict[str, list[str]] = {}  # by text, for fields analysed without
 
         for doc, r in enumerate(self._resources):
             fields: dict[str, int] = {}  # term -> bit set of the fields it occurs in
 
             def add(text: str, field: int, with_pairs: bool = True, repeats: bool = True) -> None:
-                found = cache.get((text, with_pairs)) if repeats else None
+                known = cache if with_pairs else cache_plain
+                found = known.get(text) if repeats else None
                 if found is None:
                     term_pairs, found_pairs = analyze(text, with_pairs=with_pairs)
                     for term, word in term_pairs:  # a text seen before has added its words already
                         word_term.setdefault(word, term)
                     found = [term for term, _ in term_pairs] + found_pairs
-                    if repeats and len(cache) < 200_000:
-                        cache[(text, with_pairs)] = found
+                    if repeats and len(known) < 100_000:
+                        known[text] = found
                 bit = 1 << field
                 for term in found:
                     fields[term] = fields.get(term, 0) | bit  # noqa: B023 - used within the iteration

@@ -15,7 +15,7 @@ from bot.core.catalog import Catalog, Category, Link, Resource
 from bot.core.catalog_loader import load_catalog
 from bot.core.commands import parse, parse_query
 from bot.core.handlers import Context, handle
-from bot.core.normalize import analyze_query, key, pairs, plain_words, stem, term_words, terms
+from bot.core.normalize import analyze, analyze_query, key, pairs, plain_words, stem, term_words, terms
 from bot.core.search_api import SearchEngine, SearchQuery, build_search
 from bot.core.search_index import IndexedSearch
 
@@ -257,3 +257,9 @@ def test_the_one_pass_query_analysis_equals_the_separate_ones(text: str):
     assert analysis.pairs == pairs(text)
     assert analysis.key == key(text)
     assert analysis.plain == plain_words(text)
+
+
+@given(text=st.one_of(st.text(max_size=40), query_words), with_pairs=st.booleans())
+@settings(max_examples=300)
+def test_the_one_pass_index_analysis_equals_the_separate_ones(text: str, with_pairs: bool):
+    assert analyze(text, with_pairs=with_pairs) == (term_words(text), pairs(text) if with_pairs else [])
