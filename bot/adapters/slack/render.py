@@ -370,8 +370,8 @@ def encode_message(reply: Reply, *, shared_by: str | None = None, **extra: Any) 
     """`{**render_message(reply, shared_by=...), **extra}` as JSON text.
 
     The same document (a test checks it for any reply), but each item's blocks are serialised once
-    and kept with its text: encoding the whole message again for every reply was as costly as
-    finding the resources in it.
+    and kept with its text: encoding the whole message for every reply cost about half as much CPU
+    as finding the resources in it.
     """
     parts = [_ITEMS.get(part)[2] if isinstance(part, Item) else _JSON.encode(part)
              for part in _layout(reply, shared_by)]
