@@ -40,7 +40,6 @@ from bot.core.catalog import (
 from bot.core.urls import normalize_url, url_problem
 from bot.errors import CatalogError, Problem
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_TITLE = 200
 MAX_SUMMARY = 500
@@ -99,7 +98,7 @@ def _parse_catalog(text: str, source: str) -> Catalog:
 
 
 def _parse_with_lines(text: str, source: str) -> Catalog:
-    loader = _Loader(text)
+    loader = yaml_events.SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

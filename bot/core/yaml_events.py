@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML's C parser where it is installed; the catalog loader parses with the same one.
+SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -27,7 +28,7 @@ class Unusual(Exception):
 
 def load(text: str) -> Any:
     """The document's data, as `yaml.load(text, SafeLoader)` would give it; `Unusual` otherwise."""
-    loader = _Loader(text)
+    loader = SAFE_LOADER(text)
     try:
         return _build(loader)
     except yaml.YAMLError as exc:
