@@ -250,7 +250,8 @@ async def _serve_platforms(service: BotService, settings: Settings, store: Store
 
     scheduler = start_housekeeping(store)
     try:
-        await serve(configured_adapters(service, settings, store), on_reload=service.reload)
+        await serve(configured_adapters(service, settings, store), on_reload=service.reload,
+                    health_address=(settings.host, settings.port))
     finally:
         scheduler.shutdown(wait=True)  # a running job finishes before the store closes
 

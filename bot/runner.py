@@ -1,7 +1,9 @@
 """`mlops-bot run`: start every configured platform in one event loop and stop them cleanly.
 
 An adapter is anything with `name`, `async start()` (returns once it is connected or listening,
-raises PlatformError on a bad token) and `async stop()`. The console is used when none is configured.
+raises PlatformError on a bad token), `async stop()` and `async health()`. The console is used when
+none is configured. `GET /healthz` covers every adapter: on the Slack HTTP server when there is one,
+otherwise on a server of its own (see bot.health).
 """
 
 from __future__ import annotations
@@ -12,22 +14,29 @@ import gc
 import logging
 import signal
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import BotError
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
 
+if TYPE_CHECKING:  # bot.health serves HTTP with aiohttp, imported only once a platform is configured
+    from bot.health import HealthCheck, HealthServer, PlatformHealth
+
 log = logging.getLogger(__name__)
 
 
 class PlatformAdapter(Protocol):
     name: str
+    serves_http: bool  # has an HTTP server of its own, which then answers /healthz for the whole process
+    health_check: HealthCheck | None
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    async def health(self) -> PlatformHealth: ...
 
 
 def configured_adapters(service: BotService, settings: Settings, store: Store) -> list[PlatformAdapter]:
@@ -44,10 +53,12 @@ def configured_adapters(service: BotService, settings: Settings, store: Store) -
 
 
 async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = None,
-                on_reload: Callable[[], object] | None = None) -> None:
+                on_reload: Callable[[], object] | None = None, *,
+                health_address: tuple[str, int] | None = None) -> None:
     """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all.
 
     SIGHUP calls `on_reload` (the service's catalog reload), the usual signal for "re-read your files".
+    `health_address` (HOST, PORT): where to serve /healthz when no adapter has an HTTP server.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,18 +68,34 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
     for sig, callback in handlers.items():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, callback)
+    hosts = [adapter for adapter in adapters if adapter.serves_http]
+    check: HealthCheck | None = None
+    if adapters:
+        from bot.health import HealthCheck
+
+        check = HealthCheck(adapters)
+        for adapter in hosts:
+            adapter.health_check = check
+    health_server: HealthServer | None = None
     started: list[PlatformAdapter] = []
     try:
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
             log.info("%s is running", adapter.name)
+        if check is not None and not hosts and health_address is not None:
+            from bot.health import HealthServer
+
+            health_server = HealthServer(check, *health_address)
+            await health_server.start()
         # What exists now (modules, SDK clients, the catalog) lives until shutdown: the cyclic collector
         # need not walk it on every full collection while requests come in.
         gc.freeze()
         await stop.wait()
         log.info("shutting down")
     finally:
+        if health_server is not None:  # first: probes see the bot go before its platforms do
+            await health_server.stop()
         for adapter in reversed(started):
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=10)

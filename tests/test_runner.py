@@ -9,14 +9,21 @@ import signal
 import pytest
 
 from bot.errors import PlatformError
+from bot.health import HealthCheck, PlatformHealth
 from bot.runner import serve
 
 
 class RecordingAdapter:
     """A platform that only records what the runner asks of it (stands in for Slack/Discord)."""
 
+    serves_http = False
+    health_check: HealthCheck | None = None
+
     def __init__(self, name: str, log: list[str], fail: bool = False) -> None:
         self.name, self.log, self.fail = name, log, fail
+
+    async def health(self) -> PlatformHealth:
+        return PlatformHealth(True, "connected")
 
     async def start(self) -> None:
         if self.fail:

@@ -33,6 +33,7 @@ from bot.adapters.discord.commands import (
     group_name,
 )
 from bot.errors import BotError, PlatformError
+from bot.health import HealthCheck, PlatformHealth
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -102,6 +103,8 @@ class MlopsClient(discord.Client):
 
 class DiscordAdapter:
     name = "discord"
+    serves_http = False  # the gateway dials out; the runner serves /healthz
+    health_check: HealthCheck | None = None
 
     def __init__(self, service: BotService, settings: Settings, store: Store, *,
                  defer_after: float | None = None, http_trace: aiohttp.TraceConfig | None = None) -> None:
@@ -154,6 +157,16 @@ class DiscordAdapter:
             raise PlatformError(f"could not connect to the Discord gateway: {reason}")
         self._task.add_done_callback(_log_end)
         log.info("discord: connected as %s (application %s)", client.user, client.application_id)
+
+    async def health(self) -> PlatformHealth:
+        client = self.client
+        if client is None or self._task is None or client.is_closed():
+            return PlatformHealth(False, "stopped")
+        if self._task.done():  # connect(reconnect=True) gave up: a fatal close, such as a revoked token
+            return PlatformHealth(False, "disconnected")
+        if client.ws is not None and client.ws.open:
+            return PlatformHealth(True, "connected")
+        return PlatformHealth(False, "reconnecting")  # discord.py is backing off between attempts
 
     async def stop(self) -> None:
         if self.client is not None:

@@ -1,7 +1,8 @@
 """SlackAdapter: the runner's handle on Slack, in HTTP mode or Socket Mode.
 
-HTTP mode serves `POST /slack/events` (commands, interactivity, events) and `GET /healthz` with
-aiohttp. Each request's signature is checked here, strictly, before slack-bolt dispatches it.
+HTTP mode serves `POST /slack/events` (commands, interactivity, events) and `GET /healthz` (for the
+whole process, see bot.health) with aiohttp. Each request's signature is checked here, strictly,
+before slack-bolt dispatches it.
 Socket Mode (SLACK_APP_TOKEN set) needs no public URL: bolt's aiohttp Socket Mode handler dials out.
 Both start with `auth.test`, so a bad token stops `mlops-bot run` with one line naming the setting.
 """
@@ -24,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.app import ACK_BUDGET, SlackBot, retry_handlers
 from bot.adapters.slack.verify import is_from_slack
 from bot.errors import ConfigError, PlatformError
+from bot.health import HEALTH_PATH, HealthCheck, PlatformHealth
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -49,6 +51,8 @@ class SlackAdapter:
         self.store = store
         self.ack_budget = ack_budget
         self.mode = "socket" if settings.slack_socket_configured else "http"
+        self.serves_http = self.mode == "http"
+        self.health_check: HealthCheck | None = None  # the runner's, covering every platform; else only this one
         self.api_url = settings.slack_api_url or DEFAULT_API_URL
         self.port: int | None = None  # the bound port in HTTP mode (PORT=0 picks a free one)
         self.bot: SlackBot | None = None
@@ -144,7 +148,7 @@ class SlackAdapter:
         app = web.Application(client_max_size=MAX_BODY)
         app[_SIGNING_SECRET] = secret
         app.router.add_post(EVENTS_PATH, self._events)
-        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get(HEALTH_PATH, self._healthz)
         # No access log: one line per request at 1000 req/s is noise; the service logs each command.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE)
         await self._runner.setup()
@@ -176,7 +180,17 @@ class SlackAdapter:
         return await to_aiohttp_response(bolt_response)
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "platform": "slack", "mode": self.mode})
+        return await (self.health_check or HealthCheck([self])).handle(request)
+
+    async def health(self) -> PlatformHealth:
+        if self._runner is not None:
+            return PlatformHealth(True, "listening")
+        if self._socket is not None:
+            # False while the SDK reconnects a dropped or stale socket (it does so by itself).
+            if await self._socket.client.is_connected():
+                return PlatformHealth(True, "connected")
+            return PlatformHealth(False, "reconnecting")
+        return PlatformHealth(False, "stopped")
 
 
 def _secret(value: Any, setting: str) -> str:

@@ -93,6 +93,7 @@ class FakeDiscord:
         self.resumes: list[dict[str, Any]] = []
         self.heartbeats = 0
         self.sockets: list[web.WebSocketResponse] = []
+        self.gateway_down = False  # refuse new gateway connections, as during an outage
         self.session_id: str | None = None
         self.seq = 0
         self._ids = itertools.count(1_000_000_000_000_000_000)
@@ -319,7 +320,9 @@ class FakeDiscord:
 
     # -- gateway ------------------------------------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_down:
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import aiohttp
 import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
@@ -15,6 +20,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.adapters.discord.client import sync_key
 from bot.adapters.discord.commands import command_payload
 from bot.errors import PlatformError
+from bot.health import PlatformHealth
 from bot.service import BotService
 from bot.storage import Store
 from tests.adapters.discord.conftest import discord_settings
@@ -140,6 +146,70 @@ async def test_a_resumable_close_resumes_the_session_and_still_answers(fake: Fak
     payload = await fake.slash("resource", query="feature-store")
     body = await fake.response(payload)
     assert body["data"]["embeds"][0]["title"] == "Resources for “feature-store”"
+
+
+async def test_health_follows_the_gateway_connection(fake: FakeDiscord, bot: DiscordAdapter) -> None:
+    assert await bot.health() == PlatformHealth(True, "connected")
+    fake.gateway_down = True  # an outage: the session drops and reconnecting fails for a while
+    await fake.close_gateway(4000)
+    for _ in range(300):
+        if await bot.health() == PlatformHealth(False, "reconnecting"):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError(f"health stayed {await bot.health()} with the gateway down")
+    fake.gateway_down = False
+    for _ in range(3000):  # discord.py backs off between attempts: up to a few seconds
+        if await bot.health() == PlatformHealth(True, "connected"):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError(f"health stayed {await bot.health()} once the gateway was back")
+    await bot.stop()
+    assert await bot.health() == PlatformHealth(False, "stopped")
+
+
+async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tmp_path: object) -> None:
+    env = clean_env(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.base_url, HOST="127.0.0.1", PORT="0",
+                    DATABASE_URL=f"sqlite:///{tmp_path}/health.db", LOG_LEVEL="INFO")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        port = None
+        while port is None:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+            assert line, "mlops-bot exited early:\n" + "".join(lines)
+            lines.append(line)
+            if match := re.search(r"health check listening on http://127\.0\.0\.1:(\d+)/healthz", line):
+                port = int(match.group(1))
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200
+            assert await response.json() == {"ok": True, "platforms": {"discord": {"ok": True, "state": "connected"}}}
+        # The container's own check (deploy/Dockerfile) passes against it, and fails where nothing answers.
+        assert await docker_healthcheck(port) == 0
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        assert proc.returncode == 0, "".join(lines) + err.decode()
+        assert await docker_healthcheck(port) != 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def docker_healthcheck(port: int) -> int:
+    """Run deploy/Dockerfile's HEALTHCHECK command, as Docker would inside the container, on `port`."""
+    dockerfile = (Path(__file__).parents[3] / "deploy" / "Dockerfile").read_text()
+    match = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])$", dockerfile.replace("\\\n", ""), re.MULTILINE)
+    assert match, "deploy/Dockerfile has no HEALTHCHECK in exec form"
+    program, *args = json.loads(match.group(1))
+    assert program == "python"
+    check = await asyncio.create_subprocess_exec(sys.executable, *args, env=clean_env(PORT=str(port)),
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return await asyncio.wait_for(check.wait(), 20)
 
 
 async def test_a_bad_token_fails_start_with_an_error_naming_the_setting(

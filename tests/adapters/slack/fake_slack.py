@@ -149,6 +149,15 @@ class FakeSlack:
                 await self.envelopes_acked.put(json.loads(message.data))
         return ws
 
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection, as Slack does when it refreshes or restarts one."""
+        for ws in self._sockets:
+            await ws.close()
+
+    @property
+    def sockets_opened(self) -> int:
+        return len(self._sockets)
+
     async def send_envelope(self, envelope: dict[str, Any]) -> None:
         await asyncio.wait_for(self._connected.wait(), 5)
         await self._sockets[-1].send_json(envelope)

@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from bot.adapters.slack import SlackAdapter
 from bot.errors import PlatformError
+from bot.health import PlatformHealth
 from tests.adapters.slack.conftest import CHANNEL_ID, USER_ID, slack_settings
-from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack
+from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack, Trouble
 
 
 def command_envelope(text: str, fake: FakeSlack, envelope_id: str = "env-1") -> dict:
@@ -51,3 +52,28 @@ async def test_a_refused_app_token_stops_start_with_an_error_naming_it(fake_slac
     with pytest.raises(PlatformError, match="SLACK_APP_TOKEN") as caught:
         await adapter.start()
     assert "xapp-wrong" not in str(caught.value)
+
+
+async def until_health(adapter: SlackAdapter, wanted: PlatformHealth, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (seen := await adapter.health()) != wanted:
+        assert loop.time() < deadline, f"health stayed {seen}, waited for {wanted}"
+        await asyncio.sleep(0.02)
+
+
+async def test_health_follows_the_socket_connection(fake_slack: FakeSlack, store, service):
+    adapter = SlackAdapter(service, slack_settings(fake_slack, socket=True), store)
+    await adapter.start()
+    try:
+        assert adapter.serves_http is False  # the runner serves /healthz in Socket Mode
+        assert await adapter.health() == PlatformHealth(True, "connected")
+        # Slack drops the socket and, for a moment, hands out no new one (a 429: the SDK waits Retry-After).
+        fake_slack.fail_next("/api/apps.connections.open", Trouble(status=429, retry_after="1"))
+        await fake_slack.drop_sockets()
+        await until_health(adapter, PlatformHealth(False, "reconnecting"), timeout=5)
+        await until_health(adapter, PlatformHealth(True, "connected"), timeout=15)
+        assert fake_slack.sockets_opened == 2
+    finally:
+        await adapter.stop()
+    assert await adapter.health() == PlatformHealth(False, "stopped")
