@@ -1,17 +1,21 @@
-"""`GET /healthz` for every way the bot runs, so that container probes work in each of them.
+"""`GET /healthz` and `GET /readyz` for every way the bot runs, so that container probes work in each.
 
-Slack HTTP mode answers it on its own server (the port Slack already reaches). Discord-only and
-Slack Socket Mode dial out and have no server of their own; there the runner serves `/healthz`
-alone on HOST:PORT. Either way the answer covers every platform in the process: 200 when all are
-connected, 503 (with which one is not) while any is down or reconnecting, so a readiness probe takes
-the pod out of rotation and a liveness probe restarts a bot whose gateway never came back.
+Slack HTTP mode answers them on its own server (the port Slack already reaches). Discord-only and
+Slack Socket Mode dial out and have no server of their own; there the runner serves them alone on
+HOST:PORT. Both list every platform in the process with its state.
+
+- `/healthz` (liveness) is 503 only when a platform is down for good (stopped, or its SDK gave up
+  reconnecting): a restart is then the fix. A platform that is reconnecting is still alive; the SDKs
+  reconnect by themselves, and restarting would only interrupt the other platform.
+- `/readyz` (readiness) is 503 while a platform is not connected. When the process serves Slack over
+  HTTP, only that server counts: a Discord outage must not take Slack's traffic away from the pod.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -21,46 +25,80 @@ from bot.errors import ConfigError
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 
-@dataclass(frozen=True)
-class PlatformHealth:
-    ok: bool
-    state: str  # what an operator reads: "listening", "connected", "reconnecting", "stopped"
+class PlatformState(enum.StrEnum):
+    LISTENING = "listening"  # an HTTP server taking requests
+    CONNECTED = "connected"  # a gateway or socket up
+    RECONNECTING = "reconnecting"  # dropped; the SDK is reconnecting by itself
+    DISCONNECTED = "disconnected"  # dropped, and the SDK gave up
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"  # the check itself failed
+
+    @property
+    def ready(self) -> bool:
+        return self in (PlatformState.LISTENING, PlatformState.CONNECTED)
+
+    @property
+    def live(self) -> bool:
+        return self.ready or self is PlatformState.RECONNECTING
 
 
 class HasHealth(Protocol):
     name: str
 
-    async def health(self) -> PlatformHealth: ...
+    async def health(self) -> PlatformState: ...
 
 
 class HealthCheck:
-    """The process's health: every adapter's, asked at the moment of the probe."""
+    """The process's health, asked of every adapter at the moment of the probe.
 
-    def __init__(self, adapters: Sequence[HasHealth]) -> None:
+    `serving`: the adapters whose readiness decides `/readyz` (default: all of them).
+    """
+
+    def __init__(self, adapters: Sequence[HasHealth], serving: Sequence[HasHealth] | None = None) -> None:
         self.adapters = list(adapters)
+        self.serving = {adapter.name for adapter in (serving or adapters)}
 
-    async def report(self) -> tuple[bool, dict[str, Any]]:
-        platforms: dict[str, dict[str, Any]] = {}
+    async def states(self) -> dict[str, PlatformState]:
+        states: dict[str, PlatformState] = {}
         for adapter in self.adapters:
             try:
-                health = await adapter.health()
-            except Exception as exc:  # a probe must answer; a check that fails is a platform that is down
+                states[adapter.name] = await adapter.health()
+            except Exception as exc:  # a probe must answer; a check that fails counts as a platform down
                 log.warning("health check of %s failed: %s", adapter.name, exc.__class__.__name__)
-                health = PlatformHealth(False, "unknown")
-            platforms[adapter.name] = {"ok": health.ok, "state": health.state}
-        ok = all(p["ok"] for p in platforms.values())
-        return ok, {"ok": ok, "platforms": platforms}
+                states[adapter.name] = PlatformState.UNKNOWN
+        return states
 
-    async def handle(self, request: web.Request) -> web.Response:
-        ok, body = await self.report()
-        # Probes poll this every few seconds; the default no-store keeps proxies from answering for us.
-        return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+    async def live(self) -> tuple[bool, dict[str, Any]]:
+        states = await self.states()
+        ok = all(state.live for state in states.values())
+        return ok, {"ok": ok, "platforms": {name: str(state) for name, state in states.items()}}
+
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        states = await self.states()
+        ok = all(state.ready for name, state in states.items() if name in self.serving)
+        return ok, {"ok": ok, "platforms": {name: str(state) for name, state in states.items()}}
+
+    async def handle_live(self, request: web.Request) -> web.Response:
+        return _answer(*await self.live())
+
+    async def handle_ready(self, request: web.Request) -> web.Response:
+        return _answer(*await self.ready())
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(HEALTH_PATH, self.handle_live)
+        app.router.add_get(READY_PATH, self.handle_ready)
+
+
+def _answer(ok: bool, body: dict[str, Any]) -> web.Response:
+    # Probes poll every few seconds: no proxy or client cache may answer for the bot.
+    return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 
 class HealthServer:
-    """`GET /healthz` alone, for a process whose platforms have no HTTP server of their own."""
+    """`/healthz` and `/readyz` alone, for a process whose platforms have no HTTP server of their own."""
 
     def __init__(self, check: HealthCheck, host: str, port: int) -> None:
         self.check, self.host, self.port = check, host, port
@@ -68,7 +106,7 @@ class HealthServer:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get(HEALTH_PATH, self.check.handle)
+        self.check.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         try:

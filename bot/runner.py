@@ -2,8 +2,8 @@
 
 An adapter is anything with `name`, `async start()` (returns once it is connected or listening,
 raises PlatformError on a bad token), `async stop()` and `async health()`. The console is used when
-none is configured. `GET /healthz` covers every adapter: on the Slack HTTP server when there is one,
-otherwise on a server of its own (see bot.health).
+none is configured. `GET /healthz` and `/readyz` cover every adapter: on the Slack HTTP server when
+there is one, otherwise on a server of their own (see bot.health).
 """
 
 from __future__ import annotations
@@ -22,21 +22,21 @@ from bot.settings import Settings
 from bot.storage import Store
 
 if TYPE_CHECKING:  # bot.health serves HTTP with aiohttp, imported only once a platform is configured
-    from bot.health import HealthCheck, HealthServer, PlatformHealth
+    from bot.health import HealthCheck, HealthServer, PlatformState
 
 log = logging.getLogger(__name__)
 
 
 class PlatformAdapter(Protocol):
     name: str
-    serves_http: bool  # has an HTTP server of its own, which then answers /healthz for the whole process
+    serves_http: bool  # has an HTTP server of its own, which then answers the probes for the whole process
     health_check: HealthCheck | None
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
-    async def health(self) -> PlatformHealth: ...
+    async def health(self) -> PlatformState: ...
 
 
 def configured_adapters(service: BotService, settings: Settings, store: Store) -> list[PlatformAdapter]:
@@ -58,7 +58,7 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
     """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all.
 
     SIGHUP calls `on_reload` (the service's catalog reload), the usual signal for "re-read your files".
-    `health_address` (HOST, PORT): where to serve /healthz when no adapter has an HTTP server.
+    `health_address` (HOST, PORT): where to serve the probes when no adapter has an HTTP server.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -73,7 +73,8 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
     if adapters:
         from bot.health import HealthCheck
 
-        check = HealthCheck(adapters)
+        # Readiness is about the traffic this pod receives: with a Slack HTTP server, that server's alone.
+        check = HealthCheck(adapters, serving=hosts or None)
         for adapter in hosts:
             adapter.health_check = check
     health_server: HealthServer | None = None

@@ -39,11 +39,12 @@ async def test_slack_and_discord_in_one_process(tmp_path: Path):
         await discord.wait_until(lambda: discord.identifies and discord.commands, timeout=30)
 
         async with aiohttp.ClientSession() as session:
-            # One /healthz, on the Slack server, for both platforms.
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                assert response.status == 200
-                assert await response.json() == {"ok": True, "platforms": {
-                    "slack": {"ok": True, "state": "listening"}, "discord": {"ok": True, "state": "connected"}}}
+            # The probes are on the Slack server, for both platforms.
+            for probe in ("healthz", "readyz"):
+                async with session.get(f"http://127.0.0.1:{port}/{probe}") as response:
+                    assert response.status == 200
+                    assert await response.json() == {"ok": True, "platforms": {"slack": "listening",
+                                                                               "discord": "connected"}}
             message = await SlackClient(session, f"http://127.0.0.1:{port}", slack).command("resource feast")
         assert message["response_type"] == "ephemeral"
         assert "Feast" in str(message["blocks"])

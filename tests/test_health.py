@@ -1,5 +1,6 @@
-"""GET /healthz from the runner: served for every platform when none has an HTTP server of its own,
-answered 503 naming the platform that is down, gone once the bot stops."""
+"""The probes from the runner: /healthz (liveness) and /readyz (readiness) for every platform, served
+on their own port when no platform has an HTTP server, 503 naming the platform at fault, gone once the
+bot stops."""
 
 from __future__ import annotations
 
@@ -7,23 +8,28 @@ import asyncio
 import logging
 import re
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from bot.errors import ConfigError
-from bot.health import HealthCheck, PlatformHealth
+from bot.health import HEALTH_PATH, READY_PATH, HealthCheck, PlatformState
 from bot.runner import serve
+from tests.conftest import REPO
+
+State = PlatformState
 
 
 class StubPlatform:
-    """A platform whose health the test sets (stands in for Discord or Slack Socket Mode)."""
+    """A platform whose state the test sets (stands in for Discord or Slack)."""
 
     def __init__(self, name: str, *, serves_http: bool = False) -> None:
         self.name = name
         self.serves_http = serves_http
         self.health_check: HealthCheck | None = None
-        self.state = PlatformHealth(True, "connected")
+        self.state = State.CONNECTED
         self.broken = False
         self.stopped = False
 
@@ -33,7 +39,7 @@ class StubPlatform:
     async def stop(self) -> None:
         self.stopped = True
 
-    async def health(self) -> PlatformHealth:
+    async def health(self) -> PlatformState:
         if self.broken:
             raise RuntimeError("the SDK's state could not be read")
         return self.state
@@ -50,56 +56,76 @@ async def started_health_port(caplog: pytest.LogCaptureFixture, task: asyncio.Ta
     raise AssertionError("the health server never said it was listening")
 
 
-async def test_without_an_http_platform_the_runner_answers_healthz_for_every_platform(
+async def probe(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:
+    async with session.get(url) as response:
+        assert response.headers["Cache-Control"] == "no-store"
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(("state", "live", "ready"), [
+    (State.LISTENING, True, True), (State.CONNECTED, True, True), (State.RECONNECTING, True, False),
+    (State.DISCONNECTED, False, False), (State.STOPPED, False, False), (State.UNKNOWN, False, False)])
+def test_what_each_state_means_for_the_probes(state: PlatformState, live: bool, ready: bool) -> None:
+    assert (state.live, state.ready) == (live, ready)
+
+
+async def test_without_an_http_platform_the_runner_serves_the_probes_for_every_platform(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="bot.health")
     discord, socket_mode = StubPlatform("discord"), StubPlatform("slack")
     stop = asyncio.Event()
     task = asyncio.create_task(serve([discord, socket_mode], stop, health_address=("127.0.0.1", 0)))
-    port = await started_health_port(caplog, task)
-    url = f"http://127.0.0.1:{port}/healthz"
+    base = f"http://127.0.0.1:{await started_health_port(caplog, task)}"
     async with aiohttp.ClientSession() as session:
-        async with session.get(url) as response:
-            assert response.status == 200
-            assert response.headers["Cache-Control"] == "no-store"
-            assert await response.json() == {"ok": True, "platforms": {
-                "discord": {"ok": True, "state": "connected"}, "slack": {"ok": True, "state": "connected"}}}
+        up = {"ok": True, "platforms": {"discord": "connected", "slack": "connected"}}
+        assert await probe(session, f"{base}/healthz") == (200, up)
+        assert await probe(session, f"{base}/readyz") == (200, up)
 
-        discord.state = PlatformHealth(False, "reconnecting")
-        async with session.get(url) as response:
-            assert response.status == 503
-            body = await response.json()
-            assert body["ok"] is False
-            assert body["platforms"]["discord"] == {"ok": False, "state": "reconnecting"}
-            assert body["platforms"]["slack"]["ok"] is True
+        # Reconnecting: alive (the SDK is on it), not ready.
+        discord.state = State.RECONNECTING
+        assert (await probe(session, f"{base}/healthz"))[0] == 200
+        status, body = await probe(session, f"{base}/readyz")
+        assert status == 503 and body == {"ok": False, "platforms": {"discord": "reconnecting", "slack": "connected"}}
 
-        discord.state = PlatformHealth(True, "connected")
-        socket_mode.broken = True  # a check that raises still gets an answer, and it is "down"
-        async with session.get(url) as response:
-            assert response.status == 503
-            assert (await response.json())["platforms"]["slack"] == {"ok": False, "state": "unknown"}
+        # Given up: neither, so that a liveness probe restarts the bot.
+        discord.state = State.DISCONNECTED
+        status, body = await probe(session, f"{base}/healthz")
+        assert status == 503 and body["platforms"]["discord"] == "disconnected"
+
+        # A check that raises still gets an answer, and counts as down.
+        discord.state, socket_mode.broken = State.CONNECTED, True
+        status, body = await probe(session, f"{base}/healthz")
+        assert status == 503 and body["platforms"] == {"discord": "connected", "slack": "unknown"}
 
         stop.set()
         await asyncio.wait_for(task, 5)
         assert discord.stopped and socket_mode.stopped
         with pytest.raises(aiohttp.ClientConnectionError):
-            await session.get(url)
+            await session.get(f"{base}/healthz")
 
 
-async def test_a_platform_with_its_own_http_server_answers_for_all_and_no_second_port_opens(
+async def test_with_a_slack_http_server_it_answers_for_all_and_only_its_own_state_decides_readiness(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="bot.health")
     slack, discord = StubPlatform("slack", serves_http=True), StubPlatform("discord")
+    slack.state = State.LISTENING
     stop = asyncio.Event()
     task = asyncio.create_task(serve([slack, discord], stop, health_address=("127.0.0.1", 0)))
     while slack.health_check is None:
         await asyncio.sleep(0.01)
-    discord.state = PlatformHealth(False, "stopped")
-    ok, body = await slack.health_check.report()
-    assert not ok and set(body["platforms"]) == {"slack", "discord"}
+    check = slack.health_check
+    # A Discord outage must not take Slack's traffic away from the pod...
+    discord.state = State.RECONNECTING
+    ok, body = await check.ready()
+    assert ok and body["platforms"] == {"slack": "listening", "discord": "reconnecting"}
+    # ...but a Discord that gave up still fails liveness, and a Slack server that is down fails readiness.
+    discord.state = State.DISCONNECTED
+    assert (await check.live())[0] is False
+    discord.state, slack.state = State.CONNECTED, State.STOPPED
+    assert (await check.ready())[0] is False
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert not any("health check listening" in r.getMessage() for r in caplog.records)
+    assert not any("health check listening" in r.getMessage() for r in caplog.records)  # no second port
 
 
 async def test_a_taken_port_stops_the_bot_with_an_error_naming_it() -> None:
@@ -119,3 +145,12 @@ async def test_the_console_alone_opens_no_port(caplog: pytest.LogCaptureFixture)
     stop.set()
     await asyncio.wait_for(serve([], stop, health_address=("127.0.0.1", 0)), 5)
     assert not any("health check listening" in r.getMessage() for r in caplog.records)
+
+
+def test_the_kubernetes_probes_ask_for_the_paths_the_bot_serves() -> None:
+    documents = list(yaml.safe_load_all((REPO / "deploy" / "kubernetes" / "mlops-bot.yaml").read_text()))
+    (container,) = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == HEALTH_PATH
+    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
+    port = next(e["value"] for e in container["env"] if e["name"] == "PORT")
+    assert container["ports"][0]["containerPort"] == int(port)

@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from bot.errors import PlatformError
-from bot.health import HealthCheck, PlatformHealth
+from bot.health import HealthCheck, PlatformState
 from bot.runner import serve
 
 
@@ -22,8 +22,8 @@ class RecordingAdapter:
     def __init__(self, name: str, log: list[str], fail: bool = False) -> None:
         self.name, self.log, self.fail = name, log, fail
 
-    async def health(self) -> PlatformHealth:
-        return PlatformHealth(True, "connected")
+    async def health(self) -> PlatformState:
+        return PlatformState.CONNECTED
 
     async def start(self) -> None:
         if self.fail:

@@ -33,7 +33,7 @@ from bot.adapters.discord.commands import (
     group_name,
 )
 from bot.errors import BotError, PlatformError
-from bot.health import HealthCheck, PlatformHealth
+from bot.health import HealthCheck, PlatformState
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -103,7 +103,7 @@ class MlopsClient(discord.Client):
 
 class DiscordAdapter:
     name = "discord"
-    serves_http = False  # the gateway dials out; the runner serves /healthz
+    serves_http = False  # the gateway dials out; the runner serves the probes
     health_check: HealthCheck | None = None
 
     def __init__(self, service: BotService, settings: Settings, store: Store, *,
@@ -158,15 +158,15 @@ class DiscordAdapter:
         self._task.add_done_callback(_log_end)
         log.info("discord: connected as %s (application %s)", client.user, client.application_id)
 
-    async def health(self) -> PlatformHealth:
+    async def health(self) -> PlatformState:
         client = self.client
         if client is None or self._task is None or client.is_closed():
-            return PlatformHealth(False, "stopped")
+            return PlatformState.STOPPED
         if self._task.done():  # connect(reconnect=True) gave up: a fatal close, such as a revoked token
-            return PlatformHealth(False, "disconnected")
+            return PlatformState.DISCONNECTED
         if client.ws is not None and client.ws.open:
-            return PlatformHealth(True, "connected")
-        return PlatformHealth(False, "reconnecting")  # discord.py is backing off between attempts
+            return PlatformState.CONNECTED
+        return PlatformState.RECONNECTING  # discord.py is backing off between attempts
 
     async def stop(self) -> None:
         if self.client is not None:

@@ -1,8 +1,8 @@
 """SlackAdapter: the runner's handle on Slack, in HTTP mode or Socket Mode.
 
-HTTP mode serves `POST /slack/events` (commands, interactivity, events) and `GET /healthz` (for the
-whole process, see bot.health) with aiohttp. Each request's signature is checked here, strictly,
-before slack-bolt dispatches it.
+HTTP mode serves `POST /slack/events` (commands, interactivity, events), and `GET /healthz` and
+`/readyz` for the whole process (see bot.health), with aiohttp. Each request's signature is checked
+here, strictly, before slack-bolt dispatches it.
 Socket Mode (SLACK_APP_TOKEN set) needs no public URL: bolt's aiohttp Socket Mode handler dials out.
 Both start with `auth.test`, so a bad token stops `mlops-bot run` with one line naming the setting.
 """
@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack.app import ACK_BUDGET, SlackBot, retry_handlers
 from bot.adapters.slack.verify import is_from_slack
 from bot.errors import ConfigError, PlatformError
-from bot.health import HEALTH_PATH, HealthCheck, PlatformHealth
+from bot.health import HealthCheck, PlatformState
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -148,7 +148,7 @@ class SlackAdapter:
         app = web.Application(client_max_size=MAX_BODY)
         app[_SIGNING_SECRET] = secret
         app.router.add_post(EVENTS_PATH, self._events)
-        app.router.add_get(HEALTH_PATH, self._healthz)
+        (self.health_check or HealthCheck([self])).add_routes(app)
         # No access log: one line per request at 1000 req/s is noise; the service logs each command.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE)
         await self._runner.setup()
@@ -179,18 +179,15 @@ class SlackAdapter:
         bolt_response = await self.bot.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
-    async def _healthz(self, request: web.Request) -> web.Response:
-        return await (self.health_check or HealthCheck([self])).handle(request)
-
-    async def health(self) -> PlatformHealth:
+    async def health(self) -> PlatformState:
         if self._runner is not None:
-            return PlatformHealth(True, "listening")
+            return PlatformState.LISTENING
         if self._socket is not None:
-            # False while the SDK reconnects a dropped or stale socket (it does so by itself).
+            # The SDK's monitor reconnects a dropped or stale socket by itself, for as long as it runs.
             if await self._socket.client.is_connected():
-                return PlatformHealth(True, "connected")
-            return PlatformHealth(False, "reconnecting")
-        return PlatformHealth(False, "stopped")
+                return PlatformState.CONNECTED
+            return PlatformState.RECONNECTING
+        return PlatformState.STOPPED
 
 
 def _secret(value: Any, setting: str) -> str:

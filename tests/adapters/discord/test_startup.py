@@ -20,7 +20,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.adapters.discord.client import sync_key
 from bot.adapters.discord.commands import command_payload
 from bot.errors import PlatformError
-from bot.health import PlatformHealth
+from bot.health import PlatformState
 from bot.service import BotService
 from bot.storage import Store
 from tests.adapters.discord.conftest import discord_settings
@@ -149,24 +149,24 @@ async def test_a_resumable_close_resumes_the_session_and_still_answers(fake: Fak
 
 
 async def test_health_follows_the_gateway_connection(fake: FakeDiscord, bot: DiscordAdapter) -> None:
-    assert await bot.health() == PlatformHealth(True, "connected")
+    assert await bot.health() == PlatformState.CONNECTED
     fake.gateway_down = True  # an outage: the session drops and reconnecting fails for a while
     await fake.close_gateway(4000)
     for _ in range(300):
-        if await bot.health() == PlatformHealth(False, "reconnecting"):
+        if await bot.health() == PlatformState.RECONNECTING:
             break
         await asyncio.sleep(0.01)
     else:
         raise AssertionError(f"health stayed {await bot.health()} with the gateway down")
     fake.gateway_down = False
     for _ in range(3000):  # discord.py backs off between attempts: up to a few seconds
-        if await bot.health() == PlatformHealth(True, "connected"):
+        if await bot.health() == PlatformState.CONNECTED:
             break
         await asyncio.sleep(0.01)
     else:
         raise AssertionError(f"health stayed {await bot.health()} once the gateway was back")
     await bot.stop()
-    assert await bot.health() == PlatformHealth(False, "stopped")
+    assert await bot.health() == PlatformState.STOPPED
 
 
 async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tmp_path: object) -> None:
@@ -187,7 +187,9 @@ async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tm
                 port = int(match.group(1))
         async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as response:
             assert response.status == 200
-            assert await response.json() == {"ok": True, "platforms": {"discord": {"ok": True, "state": "connected"}}}
+            assert await response.json() == {"ok": True, "platforms": {"discord": "connected"}}
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/readyz") as response:
+            assert response.status == 200
         # The container's own check (deploy/Dockerfile) passes against it, and fails where nothing answers.
         assert await docker_healthcheck(port) == 0
         proc.send_signal(signal.SIGTERM)

@@ -29,7 +29,8 @@ async def test_start_calls_auth_test_and_serves_healthz(adapter: SlackAdapter, s
     assert [c.path for c in fake_slack.calls] == ["/api/auth.test"]
     response = await slack.session.get(f"{slack.base}/healthz")
     assert response.status == 200
-    assert await response.json() == {"ok": True, "platforms": {"slack": {"ok": True, "state": "listening"}}}
+    assert await response.json() == {"ok": True, "platforms": {"slack": "listening"}}
+    assert (await slack.session.get(f"{slack.base}/readyz")).status == 200
 
 
 async def test_a_bad_token_stops_start_with_an_error_naming_the_setting(fake_slack, store, service):

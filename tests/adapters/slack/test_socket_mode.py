@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from bot.adapters.slack import SlackAdapter
 from bot.errors import PlatformError
-from bot.health import PlatformHealth
+from bot.health import PlatformState
 from tests.adapters.slack.conftest import CHANNEL_ID, USER_ID, slack_settings
 from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack, Trouble
 
@@ -54,7 +54,7 @@ async def test_a_refused_app_token_stops_start_with_an_error_naming_it(fake_slac
     assert "xapp-wrong" not in str(caught.value)
 
 
-async def until_health(adapter: SlackAdapter, wanted: PlatformHealth, timeout: float) -> None:
+async def until_health(adapter: SlackAdapter, wanted: PlatformState, timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while (seen := await adapter.health()) != wanted:
@@ -67,13 +67,13 @@ async def test_health_follows_the_socket_connection(fake_slack: FakeSlack, store
     await adapter.start()
     try:
         assert adapter.serves_http is False  # the runner serves /healthz in Socket Mode
-        assert await adapter.health() == PlatformHealth(True, "connected")
+        assert await adapter.health() == PlatformState.CONNECTED
         # Slack drops the socket and, for a moment, hands out no new one (a 429: the SDK waits Retry-After).
         fake_slack.fail_next("/api/apps.connections.open", Trouble(status=429, retry_after="1"))
         await fake_slack.drop_sockets()
-        await until_health(adapter, PlatformHealth(False, "reconnecting"), timeout=5)
-        await until_health(adapter, PlatformHealth(True, "connected"), timeout=15)
+        await until_health(adapter, PlatformState.RECONNECTING, timeout=5)
+        await until_health(adapter, PlatformState.CONNECTED, timeout=15)
         assert fake_slack.sockets_opened == 2
     finally:
         await adapter.stop()
-    assert await adapter.health() == PlatformHealth(False, "stopped")
+    assert await adapter.health() == PlatformState.STOPPED
