@@ -118,6 +118,7 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._saved: tuple[str, yarl.URL] | None = None
         self._http_trace = http_trace
+        self._stopping = False
 
     async def start(self) -> None:
         if self.settings.discord_token is None:
@@ -160,15 +161,16 @@ class DiscordAdapter:
 
     async def health(self) -> PlatformState:
         client = self.client
-        if client is None or self._task is None or client.is_closed():
+        if client is None or self._task is None or self._stopping:
             return PlatformState.STOPPED
-        if self._task.done():  # connect(reconnect=True) gave up: a fatal close, such as a revoked token
+        if self._task.done() or client.is_closed():  # discord.py gave up: a fatal close, e.g. a reset token
             return PlatformState.DISCONNECTED
         if client.ws is not None and client.ws.open:
             return PlatformState.CONNECTED
         return PlatformState.RECONNECTING  # discord.py is backing off between attempts
 
     async def stop(self) -> None:
+        self._stopping = True
         if self.client is not None:
             await self.client.close()
         if self._task is not None:

@@ -169,6 +169,18 @@ async def test_health_follows_the_gateway_connection(fake: FakeDiscord, bot: Dis
     assert await bot.health() == PlatformState.STOPPED
 
 
+async def test_a_gateway_that_refuses_the_session_for_good_is_reported_disconnected(
+        fake: FakeDiscord, bot: DiscordAdapter) -> None:
+    await fake.close_gateway(4004)  # "authentication failed", e.g. the token was reset: discord.py gives up
+    for _ in range(500):
+        if await bot.health() == PlatformState.DISCONNECTED:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError(f"health stayed {await bot.health()} after a fatal close")
+    assert not PlatformState.DISCONNECTED.live  # /healthz fails, and the bot is restarted
+
+
 async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tmp_path: object) -> None:
     env = clean_env(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.base_url, HOST="127.0.0.1", PORT="0",
                     DATABASE_URL=f"sqlite:///{tmp_path}/health.db", LOG_LEVEL="INFO")
