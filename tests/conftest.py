@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import signal
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -17,6 +21,7 @@ from bot.service import BotService
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +52,50 @@ def clean_env(**extra: str) -> dict[str, str]:
            if not k.startswith(("SLACK_", "DISCORD_", "MLOPS_BOT_", "DATABASE_URL", "PORT"))}
     env.update(extra)
     return env
+
+
+async def eventually(check: Callable[[], Awaitable[T]], wanted: T, timeout: float) -> None:
+    """Wait until `await check()` returns `wanted`; fail with the last value seen after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (seen := await check()) != wanted:
+        assert loop.time() < deadline, f"still {seen!r} after {timeout} s, waited for {wanted!r}"
+        await asyncio.sleep(0.01)
+
+
+class RunningBot:
+    """`mlops-bot run` as a child process in `cwd` (an empty directory, so no developer's .env is read)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []  # its stderr so far
+
+    @classmethod
+    async def start(cls, env: dict[str, str], cwd: Path) -> RunningBot:
+        return cls(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE))
+
+    async def port(self, pattern: str, timeout: float = 30) -> int:
+        """Read stderr until a line matches `pattern`, whose first group is a port."""
+        assert self.proc.stderr is not None
+        while True:
+            line = (await asyncio.wait_for(self.proc.stderr.readline(), timeout)).decode()
+            assert line, "mlops-bot exited early:\n" + "".join(self.lines)
+            self.lines.append(line)
+            if match := re.search(pattern, line):
+                return int(match.group(1))
+
+    async def terminate(self, timeout: float = 20) -> str:
+        """SIGTERM, wait for the exit, return everything it wrote to stderr."""
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(self.proc.communicate(), timeout)
+        return "".join(self.lines) + err.decode()
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
 
 
 MINIMAL_CATALOG = """

@@ -3,10 +3,6 @@ and SIGTERM stops both cleanly. Each platform is its fake on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
-import re
-import signal
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +10,7 @@ import aiohttp
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.slack.conftest import SIGNING_SECRET, SlackClient
 from tests.adapters.slack.fake_slack import BOT_TOKEN, FakeSlack
-from tests.conftest import clean_env
+from tests.conftest import RunningBot, clean_env
 
 
 async def test_slack_and_discord_in_one_process(tmp_path: Path):
@@ -24,18 +20,9 @@ async def test_slack_and_discord_in_one_process(tmp_path: Path):
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
                     HOST="127.0.0.1", PORT="0", DISCORD_TOKEN=discord.token, DISCORD_API_URL=discord.base_url,
                     DATABASE_URL=f"sqlite:///{tmp_path}/both.db", LOG_LEVEL="INFO")
-    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-                                               stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    assert bot.stderr is not None
-    lines: list[str] = []
+    bot = await RunningBot.start(env, tmp_path)
     try:
-        port = None
-        while port is None:
-            line = (await asyncio.wait_for(bot.stderr.readline(), 30)).decode()
-            assert line, "mlops-bot exited early:\n" + "".join(lines)
-            lines.append(line)
-            if match := re.search(r"listening on http://127\.0\.0\.1:(\d+)/slack/events", line):
-                port = int(match.group(1))
+        port = await bot.port(r"listening on http://127\.0\.0\.1:(\d+)/slack/events")
         await discord.wait_until(lambda: discord.identifies and discord.commands, timeout=30)
 
         async with aiohttp.ClientSession() as session:
@@ -54,16 +41,12 @@ async def test_slack_and_discord_in_one_process(tmp_path: Path):
         assert response["data"]["flags"] & 64  # ephemeral
         assert "Feast" in str(response["data"]["embeds"])
 
-        bot.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(bot.communicate(), 20)
-        output = "".join(lines) + err.decode()
-        assert bot.returncode == 0, output
+        output = await bot.terminate()
+        assert bot.proc.returncode == 0, output
         assert "Traceback" not in output
         assert BOT_TOKEN not in output and discord.token not in output
     finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
+        await bot.kill()
         await slack.close()
         await discord.close()
     assert not discord.problems, discord.problems

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from bot.service import BotService
 from bot.storage import Store
 from tests.adapters.discord.conftest import discord_settings
 from tests.adapters.discord.fake_discord import PRIVILEGED_INTENTS, FakeDiscord
-from tests.conftest import clean_env
+from tests.conftest import RunningBot, clean_env, eventually
 
 
 async def test_start_logs_in_syncs_the_tree_and_connects(fake: FakeDiscord, bot: DiscordAdapter) -> None:
@@ -152,19 +151,9 @@ async def test_health_follows_the_gateway_connection(fake: FakeDiscord, bot: Dis
     assert await bot.health() == PlatformState.CONNECTED
     fake.gateway_down = True  # an outage: the session drops and reconnecting fails for a while
     await fake.close_gateway(4000)
-    for _ in range(300):
-        if await bot.health() == PlatformState.RECONNECTING:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError(f"health stayed {await bot.health()} with the gateway down")
+    await eventually(bot.health, PlatformState.RECONNECTING, timeout=3)
     fake.gateway_down = False
-    for _ in range(3000):  # discord.py backs off between attempts: up to a few seconds
-        if await bot.health() == PlatformState.CONNECTED:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError(f"health stayed {await bot.health()} once the gateway was back")
+    await eventually(bot.health, PlatformState.CONNECTED, timeout=30)  # discord.py backs off between attempts
     await bot.stop()
     assert await bot.health() == PlatformState.STOPPED
 
@@ -172,31 +161,16 @@ async def test_health_follows_the_gateway_connection(fake: FakeDiscord, bot: Dis
 async def test_a_gateway_that_refuses_the_session_for_good_is_reported_disconnected(
         fake: FakeDiscord, bot: DiscordAdapter) -> None:
     await fake.close_gateway(4004)  # "authentication failed", e.g. the token was reset: discord.py gives up
-    for _ in range(500):
-        if await bot.health() == PlatformState.DISCONNECTED:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError(f"health stayed {await bot.health()} after a fatal close")
+    await eventually(bot.health, PlatformState.DISCONNECTED, timeout=5)
     assert not PlatformState.DISCONNECTED.live  # /healthz fails, and the bot is restarted
 
 
-async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tmp_path: object) -> None:
+async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tmp_path: Path) -> None:
     env = clean_env(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.base_url, HOST="127.0.0.1", PORT="0",
                     DATABASE_URL=f"sqlite:///{tmp_path}/health.db", LOG_LEVEL="INFO")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    lines: list[str] = []
+    bot = await RunningBot.start(env, tmp_path)
     try:
-        port = None
-        while port is None:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-            assert line, "mlops-bot exited early:\n" + "".join(lines)
-            lines.append(line)
-            if match := re.search(r"health check listening on http://127\.0\.0\.1:(\d+)/healthz", line):
-                port = int(match.group(1))
+        port = await bot.port(r"health check listening on http://127\.0\.0\.1:(\d+)/healthz")
         async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as response:
             assert response.status == 200
             assert await response.json() == {"ok": True, "platforms": {"discord": "connected"}}
@@ -204,14 +178,11 @@ async def test_cli_run_discord_only_serves_healthz_on_port(fake: FakeDiscord, tm
             assert response.status == 200
         # The container's own check (deploy/Dockerfile) passes against it, and fails where nothing answers.
         assert await docker_healthcheck(port) == 0
-        proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
-        assert proc.returncode == 0, "".join(lines) + err.decode()
+        output = await bot.terminate()
+        assert bot.proc.returncode == 0, output
         assert await docker_healthcheck(port) != 0
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await bot.kill()
 
 
 async def docker_healthcheck(port: int) -> int:

@@ -14,6 +14,7 @@ from bot.errors import PlatformError
 from bot.health import PlatformState
 from tests.adapters.slack.conftest import CHANNEL_ID, USER_ID, slack_settings
 from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack, Trouble
+from tests.conftest import eventually
 
 
 def command_envelope(text: str, fake: FakeSlack, envelope_id: str = "env-1") -> dict:
@@ -54,14 +55,6 @@ async def test_a_refused_app_token_stops_start_with_an_error_naming_it(fake_slac
     assert "xapp-wrong" not in str(caught.value)
 
 
-async def until_health(adapter: SlackAdapter, wanted: PlatformState, timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (seen := await adapter.health()) != wanted:
-        assert loop.time() < deadline, f"health stayed {seen}, waited for {wanted}"
-        await asyncio.sleep(0.02)
-
-
 async def test_health_follows_the_socket_connection(fake_slack: FakeSlack, store, service):
     adapter = SlackAdapter(service, slack_settings(fake_slack, socket=True), store)
     await adapter.start()
@@ -71,8 +64,8 @@ async def test_health_follows_the_socket_connection(fake_slack: FakeSlack, store
         # Slack drops the socket and, for a moment, hands out no new one (a 429: the SDK waits Retry-After).
         fake_slack.fail_next("/api/apps.connections.open", Trouble(status=429, retry_after="1"))
         await fake_slack.drop_sockets()
-        await until_health(adapter, PlatformState.RECONNECTING, timeout=5)
-        await until_health(adapter, PlatformState.CONNECTED, timeout=15)
+        await eventually(adapter.health, PlatformState.RECONNECTING, timeout=5)
+        await eventually(adapter.health, PlatformState.CONNECTED, timeout=15)
         assert fake_slack.sockets_opened == 2
     finally:
         await adapter.stop()
