@@ -16,7 +16,7 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from bot.errors import BotError
+from bot.errors import BotError, ConfigError
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -88,7 +88,13 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
             from bot.health import HealthServer
 
             health_server = HealthServer(check, *health_address)
-            await health_server.start()
+            try:
+                await health_server.start()
+            except ConfigError as exc:
+                # Here the port serves only the probes, and the platforms work without it: a port that is
+                # taken on a laptop (3000 often is) must not stop the bot. A probe that finds nothing says so.
+                log.warning("%s; running without /healthz and /readyz (set PORT to a free port)", exc)
+                health_server = None
         # What exists now (modules, SDK clients, the catalog) lives until shutdown: the cyclic collector
         # need not walk it on every full collection while requests come in.
         gc.freeze()

@@ -14,10 +14,9 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.errors import ConfigError
 from bot.health import HEALTH_PATH, READY_PATH, HealthCheck, PlatformState
 from bot.runner import serve
-from tests.conftest import REPO
+from tests.conftest import REPO, eventually
 
 State = PlatformState
 
@@ -128,15 +127,26 @@ async def test_with_a_slack_http_server_it_answers_for_all_and_only_its_own_stat
     assert not any("health check listening" in r.getMessage() for r in caplog.records)  # no second port
 
 
-async def test_a_taken_port_stops_the_bot_with_an_error_naming_it() -> None:
+async def test_a_taken_port_leaves_the_bot_running_without_probes_and_says_so(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.runner")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         discord = StubPlatform("discord")
-        with pytest.raises(ConfigError, match=f"PORT={port}"):
-            await asyncio.wait_for(serve([discord], health_address=("127.0.0.1", port)), 5)
-    assert discord.stopped  # what had started is stopped again
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve([discord], stop, health_address=("127.0.0.1", port)))
+
+        async def warned() -> bool:
+            return any(f"PORT={port}" in r.getMessage() and "running without /healthz" in r.getMessage()
+                       for r in caplog.records)
+
+        await eventually(warned, True, timeout=5)
+        assert not task.done() and not discord.stopped  # Discord keeps answering
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert discord.stopped
 
 
 async def test_the_console_alone_opens_no_port(caplog: pytest.LogCaptureFixture) -> None:
