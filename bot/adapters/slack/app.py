@@ -190,7 +190,7 @@ class SlackBot:
                 # The private copy has done its job; like /giphy's "Send", sharing moves it to the channel.
                 await self.post(body.get("response_url"), {"delete_original": True})
             except BotError as exc:
-                log.error("share click not completed: %s", exc)
+                await self._apologise(body, exc, "Share click")
 
     async def _more(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         async with self._tracked():
@@ -206,7 +206,16 @@ class SlackBot:
                 message["replace_original"] = bool((body.get("container") or {}).get("is_ephemeral"))
                 await self.post(body.get("response_url"), message)
             except BotError as exc:
-                log.error("More click not completed: %s", exc)
+                await self._apologise(body, exc, "More click")
+
+    async def _apologise(self, body: dict[str, Any], exc: BotError, what: str) -> None:
+        """A click that did nothing says so to the clicker alone (else it looks ignored), where it still can."""
+        log.error("%s not completed: %s", what, exc)
+        if isinstance(exc, PlatformError):  # Slack refused the response_url: a second post would fail alike
+            return
+        with contextlib.suppress(BotError):
+            await self.post(body.get("response_url"),
+                            _ephemeral(Reply(header="Sorry", text=exc.user_message, is_error=True)))
 
     async def _answer(self, body: dict[str, Any], state: ButtonState) -> Reply:
         return await self.service.handle(_request(body, state.command, state.offset))

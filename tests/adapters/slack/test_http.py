@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,6 +15,7 @@ from bot.adapters.slack import SlackAdapter
 from bot.core.reply import Reply
 from bot.errors import PlatformError
 from bot.service import BotService, Request
+from bot.storage import Store
 from tests.adapters.slack.conftest import CHANNEL_ID, SlackClient, buttons, sign, slack_settings
 from tests.adapters.slack.fake_slack import FakeSlack, Trouble
 
@@ -138,6 +141,17 @@ async def test_a_failed_share_can_be_tried_again(slack: SlackClient, fake_slack:
     await slack.click(share, action_ts="9.9")
     calls = await fake_slack.wait_for_posts("/response/click", 4)
     assert calls[2].body["response_type"] == "in_channel" and calls[3].body == {"delete_original": True}
+
+
+async def test_a_share_when_the_database_is_down_tells_the_member_and_posts_nothing(
+        slack: SlackClient, fake_slack: FakeSlack, store: Store, tmp_path: Path):
+    share = buttons(await slack.command("resource feature-store"))["share"]
+    with sqlite3.connect(tmp_path / "t.db") as db:  # the claims table is gone: every claim fails
+        db.execute("ALTER TABLE claims RENAME TO claims_away")
+    await slack.click(share)
+    (call,) = await fake_slack.wait_for_posts("/response/click", 1)
+    assert call.body["response_type"] == "ephemeral" and call.body["replace_original"] is False
+    assert "could not reach its database" in texts(call.body)
 
 
 async def test_more_replaces_the_private_reply_with_the_next_page(slack: SlackClient, fake_slack: FakeSlack):
