@@ -19,32 +19,30 @@ _REQUEST_TOKENS = re.compile(
 _REQUEST_TOKEN_HINTS = ("/interactions/", "/webhooks/", "hooks.slack.com/")
 
 
-class RedactSecrets(logging.Filter):
-    """Replace any configured secret that reaches a log line, even through an SDK's own logging, and the
-    per-request tokens in interaction and response URLs."""
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then replaces any configured secret in the whole text, and the per-request
+    tokens in interaction and response URLs. Applied to the formatted line rather than to the message,
+    so that a traceback, which quotes the exception's own text, is masked too; it covers SDKs' logging
+    as much as ours."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
+    def __init__(self, secrets: list[str], fmt: str | None = None) -> None:
+        super().__init__(fmt)
         self.secrets = [s for s in secrets if len(s) >= 6]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = message
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
         for secret in self.secrets:
-            redacted = redacted.replace(secret, "***")
-        if any(hint in redacted for hint in _REQUEST_TOKEN_HINTS):
-            redacted = _REQUEST_TOKENS.sub(r"\1***", redacted)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+            text = text.replace(secret, "***")
+        if any(hint in text for hint in _REQUEST_TOKEN_HINTS):
+            text = _REQUEST_TOKENS.sub(r"\1***", text)
+        return text
 
 
 def configure_logging(settings: Settings, stream: object = None, *, quiet: bool = False) -> None:
     """Log to stderr with secrets masked; `quiet` raises INFO to WARNING (DEBUG is kept when asked for)."""
     secrets = [value.get_secret_value() for name in _SECRET_FIELDS if (value := getattr(settings, name))]
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = logging.getLevelName(settings.log_level.upper())

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from collections.abc import Callable
 
 import pytest
 
 from bot.errors import ConfigError
-from bot.logging_setup import RedactSecrets
+from bot.logging_setup import configure_logging
 from bot.settings import Settings, load_settings
 from tests.conftest import REPO
 
@@ -68,15 +70,24 @@ def test_bad_value_names_the_setting_but_not_the_value(monkeypatch):
     assert "PORT" in str(info.value) and "s3cr3t" not in str(info.value)
 
 
-def test_log_filter_masks_secrets_even_from_sdks(caplog):
-    logger = logging.getLogger("some.sdk")
-    logger.addFilter(RedactSecrets(["xoxb-very-secret"]))
+def logged(settings: Settings, write: Callable[[], None]) -> str:
+    """What `write` logs through the logging `mlops-bot run` configures."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
     try:
-        with caplog.at_level(logging.INFO):
-            logger.info("sending Authorization: Bearer %s", "xoxb-very-secret")
+        configure_logging(settings, stream)
+        write()
     finally:
-        logger.filters.clear()
-    assert "xoxb-very-secret" not in caplog.text and "Bearer ***" in caplog.text
+        root.handlers[:], root.level = saved[0], saved[1]
+    return stream.getvalue()
+
+
+def test_logging_masks_secrets_even_from_sdks():
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-very-secret")  # type: ignore[call-arg]
+    text = logged(settings, lambda: logging.getLogger("some.sdk").info("sending Authorization: Bearer %s",
+                                                                         "xoxb-very-secret"))
+    assert "xoxb-very-secret" not in text and "Bearer ***" in text
 
 
 @pytest.mark.parametrize("url, token", [
@@ -87,13 +98,25 @@ def test_log_filter_masks_secrets_even_from_sdks(caplog):
     ("https://hooks.slack.com/commands/T0001/1234567890/AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx"),
     ("https://hooks.slack.com/actions/T0001/1234567890/AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx"),
 ])
-def test_log_filter_masks_the_tokens_in_interaction_and_response_urls(caplog, url: str, token: str):
-    logger = logging.getLogger("discord.http")
-    logger.addFilter(RedactSecrets([]))
-    try:
-        with caplog.at_level(logging.DEBUG):
-            logger.debug("POST %s with 200 has returned", url)
-    finally:
-        logger.filters.clear()
-    assert token not in caplog.text and "***" in caplog.text
-    assert url.split("/")[2] in caplog.text  # the host is still there to read
+def test_logging_masks_the_tokens_in_interaction_and_response_urls(url: str, token: str):
+    settings = Settings(_env_file=None, log_level="DEBUG")  # type: ignore[call-arg]
+    text = logged(settings, lambda: logging.getLogger("discord.http").debug("POST %s with 200 has returned", url))
+    assert token not in text and "***" in text
+    assert url.split("/")[2] in text  # the host is still there to read
+
+
+def test_secrets_are_masked_in_tracebacks_too():
+    """An exception's text (a URL with a token, an SDK's message) is printed by the formatter, not the
+    message: it must be masked all the same."""
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-leaky-token-123")  # type: ignore[call-arg]
+
+    def fail() -> None:
+        try:
+            raise RuntimeError("POST https://hooks.slack.com/actions/T1/2/AbCdEfGhIjKlMnOp failed "
+                               "with Bearer xoxb-leaky-token-123")
+        except RuntimeError:
+            logging.getLogger("bot.test").exception("the service failed")
+
+    output = logged(settings, fail)
+    assert "RuntimeError" in output and "Traceback" in output
+    assert "xoxb-leaky-token-123" not in output and "AbCdEfGhIjKlMnOp" not in output
