@@ -224,7 +224,9 @@ def _discord(args: argparse.Namespace, settings: Settings, parser: argparse.Argu
 
 def _run(service: BotService, settings: Settings) -> int:
     import asyncio
+    import logging
 
+    from bot.errors import BotError
     from bot.logging_setup import configure_logging
     from bot.storage import open_store
 
@@ -238,7 +240,15 @@ def _run(service: BotService, settings: Settings) -> int:
 
             return run_console(service, history=Path.home() / ".mlops_bot_history")
 
-        asyncio.run(_serve_platforms(service, settings, store))
+        try:
+            asyncio.run(_serve_platforms(service, settings, store))
+        except BotError:
+            raise
+        except Exception:
+            # A bug, ours or an SDK's. Logged rather than left to Python's default hook, so that the
+            # traceback goes through the formatter that masks secrets (an exception may quote a token).
+            logging.getLogger("bot").exception("mlops-bot stopped on an unexpected error")
+            return EXIT_ERROR
     finally:
         store.close()
     return EXIT_OK

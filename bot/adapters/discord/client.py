@@ -32,7 +32,7 @@ from bot.adapters.discord.commands import (
     command_payload,
     group_name,
 )
-from bot.errors import BotError, PlatformError
+from bot.errors import PlatformError
 from bot.health import HealthCheck, PlatformState
 from bot.service import BotService
 from bot.settings import Settings
@@ -134,13 +134,13 @@ class DiscordAdapter:
             await self._abort()
             raise PlatformError("Discord rejected DISCORD_TOKEN (401): copy the token again from the "
                                 "Developer Portal, Bot page") from None
-        except BotError:
-            await self._abort()
-            raise
         except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
             await self._abort()
             raise PlatformError(f"could not start on Discord ({_where(self.settings)}): "
                                 f"{exc.__class__.__name__}: {_one_line(exc)}") from None
+        except BaseException:  # ours (BotError), a bug, a cancellation: close the HTTP session all the same
+            await self._abort()
+            raise
 
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         connected = asyncio.create_task(client.connected.wait())

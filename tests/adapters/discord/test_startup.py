@@ -222,6 +222,22 @@ async def test_cli_run_with_a_bad_token_exits_with_one_line(fake: FakeDiscord, t
     assert "bad.token-value" not in stderr.decode() + stdout.decode()
 
 
+async def test_an_unexpected_error_at_start_is_logged_with_secrets_masked(fake: FakeDiscord, tmp_path: Path) -> None:
+    # discord.py fails on a malformed user with a ValueError that quotes the value: here, the token.
+    fake.inject("GET", "/users/@me", 200, {"id": fake.token, "username": "mlops", "discriminator": "0"})
+    env = clean_env(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.base_url, HOST="127.0.0.1", PORT="0",
+                    DATABASE_URL=f"sqlite:///{tmp_path}/crash.db", LOG_LEVEL="INFO")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    output = stderr.decode() + stdout.decode()
+    assert proc.returncode == 1, output
+    assert "mlops-bot stopped on an unexpected error" in output and "ValueError" in output
+    assert fake.token not in output
+    assert "Unclosed" not in output  # the adapter closed its HTTP session on the way out
+
+
 async def test_the_client_disables_every_mention(bot: DiscordAdapter) -> None:
     assert bot.client is not None and bot.client.allowed_mentions is not None
     assert bot.client.allowed_mentions.to_dict() == {"parse": []}
