@@ -73,13 +73,11 @@ class HealthCheck:
 
     async def live(self) -> tuple[bool, dict[str, Any]]:
         states = await self.states()
-        ok = all(state.live for state in states.values())
-        return ok, {"ok": ok, "platforms": {name: str(state) for name, state in states.items()}}
+        return _verdict(all(state.live for state in states.values()), states)
 
     async def ready(self) -> tuple[bool, dict[str, Any]]:
         states = await self.states()
-        ok = all(state.ready for name, state in states.items() if name in self.serving)
-        return ok, {"ok": ok, "platforms": {name: str(state) for name, state in states.items()}}
+        return _verdict(all(state.ready for name, state in states.items() if name in self.serving), states)
 
     async def handle_live(self, request: web.Request) -> web.Response:
         return _answer(*await self.live())
@@ -90,6 +88,10 @@ class HealthCheck:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(HEALTH_PATH, self.handle_live)
         app.router.add_get(READY_PATH, self.handle_ready)
+
+
+def _verdict(ok: bool, states: dict[str, PlatformState]) -> tuple[bool, dict[str, Any]]:
+    return ok, {"ok": ok, "platforms": {name: str(state) for name, state in states.items()}}
 
 
 def _answer(ok: bool, body: dict[str, Any]) -> web.Response:
