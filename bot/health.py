@@ -4,9 +4,11 @@ Slack HTTP mode answers them on its own server (the port Slack already reaches).
 Slack Socket Mode dial out and have no server of their own; there the runner serves them alone on
 HOST:PORT. Both list every platform in the process with its state.
 
-- `/healthz` (liveness) is 503 only when a platform is down for good (stopped, or its SDK gave up
-  reconnecting): a restart is then the fix. A platform that is reconnecting is still alive; the SDKs
-  reconnect by themselves, and restarting would only interrupt the other platform.
+- `/healthz` (liveness) is 503 only when a platform is down for good: stopped, its SDK gave up, or it
+  has been reconnecting for more than RECONNECT_GRACE. Until then it is alive: the SDKs reconnect by
+  themselves, and a restart would only interrupt the other platform. After that, a restart is the fix,
+  or at least the signal: slack-sdk retries a revoked app token every 10 s for ever, while a restarted
+  bot stops at once with a line naming SLACK_APP_TOKEN.
 - `/readyz` (readiness) is 503 while a platform is not connected. When the process serves Slack over
   HTTP, only that server counts: a Discord outage must not take Slack's traffic away from the pod.
 """
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -26,12 +29,15 @@ log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+# Longer than the usual reconnect (seconds), short enough that a bot that cannot get back gets restarted.
+RECONNECT_GRACE = 300.0
 
 
 class PlatformState(enum.StrEnum):
     LISTENING = "listening"  # an HTTP server taking requests
     CONNECTED = "connected"  # a gateway or socket up
     RECONNECTING = "reconnecting"  # dropped; the SDK is reconnecting by itself
+    STALLED = "stalled"  # reconnecting for longer than RECONNECT_GRACE
     DISCONNECTED = "disconnected"  # dropped, and the SDK gave up
     STOPPED = "stopped"
     UNKNOWN = "unknown"  # the check itself failed
@@ -54,21 +60,33 @@ class HasHealth(Protocol):
 class HealthCheck:
     """The process's health, asked of every adapter at the moment of the probe.
 
-    `serving`: the adapters whose readiness decides `/readyz` (default: all of them).
+    `serving`: the adapters whose readiness decides `/readyz` (default: all of them). A platform seen
+    reconnecting is timed from the first probe that saw it so, which is soon enough: probes poll.
     """
 
-    def __init__(self, adapters: Sequence[HasHealth], serving: Sequence[HasHealth] | None = None) -> None:
+    def __init__(self, adapters: Sequence[HasHealth], serving: Sequence[HasHealth] | None = None, *,
+                 reconnect_grace: float = RECONNECT_GRACE, clock: Callable[[], float] = time.monotonic) -> None:
         self.adapters = list(adapters)
         self.serving = {adapter.name for adapter in (serving or adapters)}
+        self.reconnect_grace = reconnect_grace
+        self.clock = clock
+        self._reconnecting_since: dict[str, float] = {}
 
     async def states(self) -> dict[str, PlatformState]:
         states: dict[str, PlatformState] = {}
         for adapter in self.adapters:
             try:
-                states[adapter.name] = await adapter.health()
+                state = await adapter.health()
             except Exception as exc:  # a probe must answer; a check that fails counts as a platform down
                 log.warning("health check of %s failed: %s", adapter.name, exc.__class__.__name__)
-                states[adapter.name] = PlatformState.UNKNOWN
+                state = PlatformState.UNKNOWN
+            if state is PlatformState.RECONNECTING:
+                since = self._reconnecting_since.setdefault(adapter.name, self.clock())
+                if self.clock() - since > self.reconnect_grace:
+                    state = PlatformState.STALLED
+            else:
+                self._reconnecting_since.pop(adapter.name, None)
+            states[adapter.name] = state
         return states
 
     async def live(self) -> tuple[bool, dict[str, Any]]:

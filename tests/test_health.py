@@ -63,7 +63,8 @@ async def probe(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[str
 
 @pytest.mark.parametrize(("state", "live", "ready"), [
     (State.LISTENING, True, True), (State.CONNECTED, True, True), (State.RECONNECTING, True, False),
-    (State.DISCONNECTED, False, False), (State.STOPPED, False, False), (State.UNKNOWN, False, False)])
+    (State.STALLED, False, False), (State.DISCONNECTED, False, False), (State.STOPPED, False, False),
+    (State.UNKNOWN, False, False)])
 def test_what_each_state_means_for_the_probes(state: PlatformState, live: bool, ready: bool) -> None:
     assert (state.live, state.ready) == (live, ready)
 
@@ -125,6 +126,24 @@ async def test_with_a_slack_http_server_it_answers_for_all_and_only_its_own_stat
     stop.set()
     await asyncio.wait_for(task, 5)
     assert not any("health check listening" in r.getMessage() for r in caplog.records)  # no second port
+
+
+async def test_reconnecting_for_longer_than_the_grace_fails_liveness_until_connected_again() -> None:
+    now = [1000.0]
+    discord = StubPlatform("discord")
+    check = HealthCheck([discord], reconnect_grace=300, clock=lambda: now[0])
+    discord.state = State.RECONNECTING
+    assert (await check.live())[0] is True
+    now[0] += 299
+    assert (await check.live())[0] is True
+    now[0] += 2
+    ok, body = await check.live()
+    assert not ok and body["platforms"] == {"discord": "stalled"}
+    discord.state = State.CONNECTED  # back: the clock starts again from the next drop
+    assert (await check.live())[0] is True
+    discord.state = State.RECONNECTING
+    now[0] += 10
+    assert (await check.live())[0] is True
 
 
 async def test_a_taken_port_leaves_the_bot_running_without_probes_and_says_so(

@@ -44,6 +44,7 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
+    app_token: str = APP_TOKEN  # the one apps.connections.open accepts; change it to revoke the bot's
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -117,7 +118,7 @@ class FakeSlack:
             return web.json_response({"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "mlops",
                                       "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT"})
         if method == "apps.connections.open":
-            if token != APP_TOKEN:
+            if token != self.app_token:
                 return web.json_response({"ok": False, "error": "invalid_auth"})
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{request.url.port}/socket"})
         if method in ("chat.postMessage", "chat.postEphemeral"):

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from bot.adapters.slack import SlackAdapter
 from bot.errors import PlatformError
-from bot.health import PlatformState
+from bot.health import HealthCheck, PlatformState
 from tests.adapters.slack.conftest import CHANNEL_ID, USER_ID, slack_settings
 from tests.adapters.slack.fake_slack import TEAM_ID, FakeSlack, Trouble
 from tests.conftest import eventually
@@ -70,3 +70,19 @@ async def test_health_follows_the_socket_connection(fake_slack: FakeSlack, store
     finally:
         await adapter.stop()
     assert await adapter.health() == PlatformState.STOPPED
+
+
+async def test_a_revoked_app_token_ends_in_a_stalled_bot_that_liveness_restarts(fake_slack: FakeSlack, store, service):
+    adapter = SlackAdapter(service, slack_settings(fake_slack, socket=True), store)
+    await adapter.start()
+    check = HealthCheck([adapter], reconnect_grace=0.5)
+    try:
+        fake_slack.app_token = "xapp-reissued"  # an admin revoked the bot's app token
+        await fake_slack.drop_sockets()
+        await eventually(adapter.health, PlatformState.RECONNECTING, timeout=5)
+        assert (await check.live())[0] is True  # slack-sdk retries every 10 s, for ever
+        await asyncio.sleep(0.6)
+        ok, body = await check.live()
+        assert not ok and body["platforms"] == {"slack": "stalled"}
+    finally:
+        await adapter.stop()
