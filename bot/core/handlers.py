@@ -162,12 +162,15 @@ def _page_reply(ctx: Context, header: str, page: SearchPage, canonical: str, off
         header=header,
         items=tuple(ctx.item(h.resource) for h in page.hits),
         buttons=tuple(buttons),
-        footer=f"Showing {first}–{last} of {page.total}",
+        footer=f"Showing {first}–{last} of {page.total}{'+' if page.total_is_floor else ''}",
     )
 
 
 def _no_results(ctx: Context, label: str, page: SearchPage, offset: int) -> Reply:
     if offset and page.total:
+        if page.total_is_floor:
+            return Reply(header=f"No more results for “{label}”",
+                         text=f"These were the best {page.total}. A more specific query finds the others.")
         return Reply(header=f"No more results for “{label}”", text=f"All {page.total} were shown already.")
     lines = []
     if page.did_you_mean:

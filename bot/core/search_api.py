@@ -46,6 +46,8 @@ class SearchPage:
     offset: int = 0
     did_you_mean: str | None = None
     categories: tuple[Category, ...] = field(default=())  # nearest categories, filled when nothing matched
+    # More may match than `total`: with very common words only the strongest postings are scored.
+    total_is_floor: bool = False
 
     @property
     def has_more(self) -> bool:

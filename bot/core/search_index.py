@@ -303,12 +303,14 @@ class IndexedSearch:
         return found
 
     def _candidates(self, plan: list[tuple[float, list[tuple[str, float]]]], allowed: set[int] | None,
-                    phrases: tuple[str, ...] = ()) -> set[int]:
+                    phrases: tuple[str, ...] = ()) -> tuple[set[int], list[int]]:
         """The resources worth scoring: first those holding the query's adjacent words as a phrase (the
         best answers to a multi-word query), then all of the rarest terms' postings, and the strongest
         postings of common terms (lists are ordered by value), so that cost is bounded whatever the
-        catalog size."""
+        catalog size. Also returns, for each list cut short, the last resource taken from it: what was
+        left out scores no higher (see search)."""
         cands: set[int] = set()
+        cut: list[int] = []
         ordered = [*phrases, *sorted((exp for _, expansions in plan for exp, _ in expansions),
                                      key=lambda exp: len(self._postings[exp][0]))]
         for exp in ordered:
@@ -316,21 +318,26 @@ class IndexedSearch:
             room = max(self.max_candidates - len(cands), TOP_SLICE)
             if allowed is None:
                 cands.update(docs[:room])
+                if len(docs) > room:
+                    cut.append(docs[room - 1])
             else:
                 taken = 0
-                for d in docs:
+                for i, d in enumerate(docs):
                     if d in allowed:
                         cands.add(d)
                         taken += 1
                         if taken >= room:
+                            if i + 1 < len(docs):
+                                cut.append(d)
                             break
-        return cands
+        return cands, cut
 
     def _score(self, query: QueryText, allowed: set[int] | None = None
-               ) -> tuple[dict[int, float], list[list[str]], dict[str, str]]:
+               ) -> tuple[dict[int, float], list[list[str]], dict[str, str], list[int]]:
         """Score the resources that share terms with the query (within `allowed`, if given).
 
-        Also returns, per query term, the vocabulary terms it was matched to, and the typos fixed.
+        Also returns, per query term, the vocabulary terms it was matched to, the typos fixed, and where
+        posting lists were cut short (see _candidates).
         """
         fixes: dict[str, str] = {}
         weights: list[float] = []
@@ -347,7 +354,7 @@ class IndexedSearch:
                 plan.append((idf, expansions))
         plain = {t for t, _ in query.terms}
         phrases = tuple(p for p in query.pairs if p in self._postings and p not in plain)
-        cands = self._candidates(plan, allowed, phrases)
+        cands, cut = self._candidates(plan, allowed, phrases)
         acc: dict[int, float] = dict.fromkeys(cands, 0.0)
         cover: dict[int, float] = dict.fromkeys(cands, 0.0)
         for idf, expansions in plan:
@@ -402,7 +409,7 @@ class IndexedSearch:
         for d in exact or ():
             if d in scores:
                 scores[d] += EXACT_BONUS
-        return scores, matched, fixes
+        return scores, matched, fixes, cut
 
     def _intended_categories(self, matched: list[list[str]]) -> list[str]:
         """Categories whose name covers every word of the query (each word possibly corrected)."""
@@ -435,7 +442,7 @@ class IndexedSearch:
             page = tuple(Hit(self._resources[d], 100.0) for d in ordered[offset:offset + limit])
             return SearchPage(hits=page, total=len(ordered), offset=offset,
                               categories=() if ordered else self.nearest_categories(text))
-        scores, matched, fixes = self._score(analysis, allowed)
+        scores, matched, fixes, cut = self._score(analysis, allowed)
         linked = self._linked
         for d in scores:
             if not linked[d]:
@@ -456,6 +463,11 @@ class IndexedSearch:
             intended = [d for d in intended if d in allowed]
         first = set(intended)
         floor = max(MIN_SCORE, MIN_RELATIVE * max(scores.values(), default=0.0))
+        # A list cut short left out postings no stronger than its last one taken. If that one fell below
+        # the floor, so would a resource holding only that word: the count stands. Otherwise more may
+        # match than were counted, and the member is told so (an estimate: words cut from two lists
+        # could add up, but both are then common words, and such a query is a broad one anyway).
+        total_is_floor = any(scores.get(d, 0.0) >= floor for d in cut)
         # (-score, doc): the natural tuple order is the ranking (ties in catalog order), so heapq compares
         # in C instead of calling a key function for each of up to max_candidates results.
         kept = [(-s, d) for d, s in scores.items() if s >= floor and d not in first]
@@ -471,7 +483,8 @@ class IndexedSearch:
             hits += [Hit(self._resources[d], round(min(cap, -100.0 * s / MAX_SCORE), 3)) for s, d in top]
         did_you_mean = self.did_you_mean(text, fixes) if fixes or not total else None
         return SearchPage(hits=tuple(hits), total=total, offset=offset, did_you_mean=did_you_mean,
-                          categories=() if total else self.nearest_categories(text))
+                          categories=() if total else self.nearest_categories(text),
+                          total_is_floor=total_is_floor)
 
     def did_you_mean(self, text: str, fixes: dict[str, str] | None = None) -> str | None:
         """The query with each unknown word replaced by the nearest indexed word, if any changed."""

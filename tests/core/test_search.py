@@ -136,6 +136,24 @@ def test_filters_compose_with_text(engine: IndexedSearch) -> None:
     assert ids(engine, "kind:book serving") == []
 
 
+def test_a_count_cut_short_by_the_scoring_bound_says_so() -> None:
+    """With a word in more resources than are scored, "of N" is a floor: the member is told, not misled."""
+    many = tuple(_r(f"guide-{n}", f"Learning guide {n}", "tutorial", "free-courses", f"Notes on topic {n}")
+                 for n in range(260))
+    catalog = Catalog(resources=many, categories=CATEGORIES)
+    small = IndexedSearch(catalog, max_candidates=50)  # scores the strongest 200 postings (TOP_SLICE) at least
+    page = small.search(SearchQuery(text="learning guide"), limit=5)
+    assert page.total_is_floor and 200 <= page.total < 260
+    assert not IndexedSearch(catalog).search(SearchQuery(text="learning guide"), limit=5).total_is_floor
+    assert not small.search(SearchQuery(text="topic 7"), limit=5).total_is_floor  # a rare word: all scored
+
+    ctx = Context(catalog, small, "/mlops")
+    reply = handle(parse("resource learning guide"), ctx)
+    assert reply.footer == f"Showing 1–5 of {page.total}+"
+    end = handle(parse("resource learning guide"), ctx, page.total)
+    assert "best" in end.text and "more specific" in end.text
+
+
 def test_paging_partitions_the_results(engine: IndexedSearch) -> None:
     query = SearchQuery(text="serving")
     everything = engine.search(query, limit=100)
