@@ -212,9 +212,7 @@ async def test_a_bad_token_fails_start_with_an_error_naming_the_setting(
 async def test_cli_run_with_a_bad_token_exits_with_one_line(fake: FakeDiscord, tmp_path: object) -> None:
     env = clean_env(DISCORD_TOKEN="NDI0MjQy.bad.token-value", DISCORD_API_URL=fake.base_url,
                     DATABASE_URL=f"sqlite:///{tmp_path}/cli.db", LOG_LEVEL="ERROR")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = (await RunningBot.start(env, Path(tmp_path))).proc
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
     lines = [line for line in stderr.decode().splitlines() if line.strip()]
     assert proc.returncode == 1, stderr.decode()
@@ -227,9 +225,7 @@ async def test_an_unexpected_error_at_start_is_logged_with_secrets_masked(fake: 
     fake.inject("GET", "/users/@me", 200, {"id": fake.token, "username": "mlops", "discriminator": "0"})
     env = clean_env(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.base_url, HOST="127.0.0.1", PORT="0",
                     DATABASE_URL=f"sqlite:///{tmp_path}/crash.db", LOG_LEVEL="INFO")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = (await RunningBot.start(env, Path(tmp_path))).proc
     stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
     output = stderr.decode() + stdout.decode()
     assert proc.returncode == 1, output
