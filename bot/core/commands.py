@@ -52,6 +52,7 @@ class Command:
 def parse(text: str) -> Command:
     """Parse any text; never raises. An empty line means help."""
     notices: list[str] = []
+    sent = len(text)  # what the member typed, for the notice: the cut below must not shrink it
     text = clean(_PREFIX.sub("", text[:MAX_INPUT], count=1))
     if not text:
         return Command("help", raw="")
@@ -61,7 +62,8 @@ def parse(text: str) -> Command:
         return Command("unknown", args=word[:50], raw=text[:MAX_QUERY])
     args = rest.strip()
     if len(args) > MAX_QUERY:
-        notices.append(f"Your query was {len(args):,} characters long, so only its first {MAX_QUERY} were used.")
+        length = len(args) if sent <= MAX_INPUT else sent - (len(text) - len(args))
+        notices.append(f"Your query was {length:,} characters long, so only its first {MAX_QUERY} were used.")
         args = args[:MAX_QUERY].rstrip()
     return Command(name, args=args, raw=text[:MAX_QUERY], notices=tuple(notices))
 

@@ -12,7 +12,7 @@ from bot.core.catalog import LEVELS, Catalog, Category, Resource, Step
 from bot.core.commands import COMMANDS, Command, QueryError, parse_query, suggest_command
 from bot.core.reply import Button, ButtonAction, Field, Item, Reply
 from bot.core.search_api import SearchEngine, SearchPage
-from bot.core.text import plural, truncate
+from bot.core.text import ascii_int, plural, truncate
 
 PAGE_SIZE = 5
 LIST_PAGE_SIZE = 10
@@ -295,7 +295,7 @@ def _week(command: Command, ctx: Context, offset: int) -> Reply:
         return Reply(header="Study schedule", fields=fields, buttons=(_share("week"),),
                      footer=f"{ctx.command_prefix} week 3 shows one week with its resources")
     token = command.args.split()[0]
-    number = int(token) if token.isdigit() and len(token) < 4 else None
+    number = ascii_int(token)
     block = ctx.catalog.week(number) if number is not None else None
     if block is None:
         return _error(ctx, "No such week",

@@ -29,5 +29,17 @@ def truncate(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
+_ASCII_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def ascii_int(text: str) -> int | None:
+    """`text` as a whole number when it is 1-9 ASCII digits, else None.
+
+    `int()` and `str.isdigit()` also accept `²`, `①`, `٣`, `३` and `𝟑` (some raise, some read as 3):
+    every number a member types goes through here instead.
+    """
+    return int(text) if _ASCII_NUMBER.fullmatch(text) else None
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"

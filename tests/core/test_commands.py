@@ -74,3 +74,8 @@ def test_unknown_filter_values_are_refused_with_a_message(text):
 def test_parse_never_raises(text):
     command = parse(text)
     assert len(command.args) <= MAX_QUERY
+
+
+def test_the_truncation_notice_states_the_length_the_member_sent():
+    command = parse("resource " + "a" * 10_000)
+    assert "10,000 characters" in command.notices[0]

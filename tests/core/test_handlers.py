@@ -167,3 +167,4 @@ def test_any_text_yields_a_reply(service, text, offset):
     assert isinstance(reply, Reply)
     assert reply.header
     assert len(reply.items) <= 10
+

@@ -60,7 +60,7 @@ def _request(body: dict[str, Any], text: str, offset: int = 0) -> Request:
     user = body.get("user_id") or (body.get("user") or {}).get("id") or ""
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id") or (
         body.get("container") or {}).get("channel_id")
-    return Request(text=text[:4000], platform="slack", user_id=str(user), channel_id=channel, offset=offset)
+    return Request(text=text, platform="slack", user_id=str(user), channel_id=channel, offset=offset)
 
 
 def _user_name(body: dict[str, Any]) -> str | None:
