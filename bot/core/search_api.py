@@ -6,6 +6,7 @@ so a better engine replaces the old one here without touching a handler or an ad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -67,6 +68,12 @@ class SearchEngine(Protocol):
     def complete(self, prefix: str, *, limit: int = 25) -> list[Completion]: ...
 
     def nearest_categories(self, text: str, limit: int = 3) -> tuple[Category, ...]: ...
+
+    def with_added(self, resources: Sequence[Resource]) -> SearchEngine:
+        """A new engine that also finds `resources` (an approved submission), at a cost that grows with
+        them, not with the catalog; this one is left unchanged, so it keeps serving until the caller
+        swaps its reference. Ids already searchable are skipped."""
+        ...
 
 
 def build_search(catalog: Catalog) -> SearchEngine:

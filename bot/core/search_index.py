@@ -21,6 +21,8 @@ import gc
 import heapq
 import math
 from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
@@ -225,40 +227,100 @@ class IndexedSearch:
             for c in catalog.categories
         ]
 
+        # One segment: itself. A layered engine (with_added) lists its base and its overlay here, and the
+        # query-level methods below read every segment through this tuple alone.
+        self._parts: tuple[tuple[int, IndexedSearch], ...] = ((0, self),)
+
+    # -- growing without a rebuild -------------------------------------------------------------------
+
+    def with_added(self, resources: Sequence[Resource]) -> IndexedSearch:
+        """A new engine over this one's resources plus `resources`; this one is left as it was.
+
+        Costs what the added resources cost: they get a small index of their own (an overlay), and
+        queries read both, with rarity (idf) taken from the combined counts, so that an added resource
+        ranks as it would after a full rebuild. An id already present is skipped, never duplicated.
+        """
+        return LayeredSearch(self, resources)
+
+    def rebuilt(self) -> IndexedSearch:
+        """The same resources in one freshly built index (O(catalog)): for folding a big overlay in,
+        off the serving path, before swapping the result in."""
+        return self
+
+    # -- segments --------------------------------------------------------------------------------------
+
+    def _resource(self, doc: int) -> Resource:
+        for off, seg in reversed(self._parts):
+            if doc >= off:
+                return seg._resources[doc - off]
+        raise IndexError(doc)
+
+    def _known(self, term: str) -> bool:
+        return any(term in seg._postings for _, seg in self._parts)
+
+    def _prefixed(self, term: str) -> list[str]:
+        """The first indexed terms (in sorted order) that start with `term`."""
+        out: list[str] = []
+        start = bisect.bisect_left(self._vocab, term)
+        for candidate in self._vocab[start:start + PREFIX_EXPANSIONS]:
+            if not candidate.startswith(term):
+                break
+            out.append(candidate)
+        return out
+
     # -- vocabulary ----------------------------------------------------------------------------------
 
     def _idf(self, term: str) -> float:
         idf = self._idfs.get(term)
         if idf is None:
-            entry = self._postings.get(term)
-            idf = math.log(1.0 + self._n / (len(entry[0]) if entry else 1))
-            if entry:  # only indexed terms: a typed typo must not grow the table
+            df = sum(len(seg._postings[term][0]) for _, seg in self._parts if term in seg._postings)
+            idf = math.log(1.0 + self._n / (df or 1))
+            if df:  # only indexed terms: a typed typo must not grow the table
                 self._idfs[term] = idf
         return idf
 
     def _expand(self, term: str, word: str) -> tuple[list[tuple[str, float]], str | None]:
         """Vocabulary terms a query term stands for, with a similarity in 0..1; and the word it was
         corrected to, when a typo was fixed."""
-        if term in self._postings:
+        if self._known(term):
             return [(term, 1.0)], None
         found: dict[str, float] = {}
         if len(term) >= 3:  # an unfinished word: kube -> kubernetes
-            start = bisect.bisect_left(self._vocab, term)
-            for candidate in self._vocab[start:start + PREFIX_EXPANSIONS]:
-                if not candidate.startswith(term):
-                    break
+            if len(self._parts) == 1:
+                prefixed = self._prefixed(term)
+            else:  # the first in sorted order over all segments, as one index would give them
+                prefixed = sorted({c for _, seg in self._parts for c in seg._prefixed(term)})[:PREFIX_EXPANSIONS]
+            for candidate in prefixed:
                 found[candidate] = 0.85 * len(term) / len(candidate) + 0.1
         near = self._near_words(word, FUZZY_EXPANSIONS)
         for candidate_word, dist in near:
             sim = FUZZY_SIM * (1.0 - dist / max(len(word), len(candidate_word)))
-            candidate = self._word_term[candidate_word]
+            candidate = self._term_of(candidate_word)
             found[candidate] = max(found.get(candidate, 0.0), sim)
         best = sorted(found.items(), key=lambda kv: -kv[1])[: PREFIX_EXPANSIONS + FUZZY_EXPANSIONS]
-        fixed = near[0][0] if near and best and best[0][0] == self._word_term[near[0][0]] else None
+        fixed = near[0][0] if near and best and best[0][0] == self._term_of(near[0][0]) else None
         return best, fixed
 
+    def _term_of(self, word: str) -> str:
+        for _, seg in self._parts:
+            term = seg._word_term.get(word)
+            if term is not None:
+                return term
+        raise KeyError(word)
+
     def _near_words(self, word: str, limit: int) -> list[tuple[str, int]]:
-        """Indexed words within one edit of a short word, two of a long one (a swap is one edit).
+        """Indexed words within one edit of a short word, two of a long one (a swap is one edit), over
+        every segment: each segment's nearest, then the nearest of those (what one index would find)."""
+        if len(self._parts) == 1:
+            return self._near_segment_words(word, limit)
+        found: dict[str, int] = {}
+        for _, seg in self._parts:
+            for w, d in seg._near_segment_words(word, limit):
+                found[w] = min(d, found.get(w, d))
+        return sorted(found.items(), key=lambda wd: (wd[1], wd[0]))[:limit]
+
+    def _near_segment_words(self, word: str, limit: int) -> list[tuple[str, int]]:
+        """Indexed words of this segment within one edit of a short word, two of a long one.
 
         Only words of a near length that share the first letter, or have the query's first or second
         letter first, are compared: nearly every typo keeps one of those, and it keeps the cost
@@ -280,6 +342,7 @@ class IndexedSearch:
     # -- search --------------------------------------------------------------------------------------
 
     def _allowed(self, query: SearchQuery) -> set[int] | None:
+        """The documents of this segment the filters let through (None: no filter)."""
         if not query.has_filters:
             return None
         allowed: set[int] | None = None
@@ -303,7 +366,7 @@ class IndexedSearch:
         return found
 
     def _candidates(self, plan: list[tuple[float, list[tuple[str, float]]]], allowed: set[int] | None,
-                    phrases: tuple[str, ...] = ()) -> tuple[set[int], list[int]]:
+                    phrases: tuple[str, ...] = (), bound: int = MAX_CANDIDATES) -> tuple[set[int], list[int]]:
         """The resources worth scoring: first those holding the query's adjacent words as a phrase (the
         best answers to a multi-word query), then all of the rarest terms' postings, and the strongest
         postings of common terms (lists are ordered by value), so that cost is bounded whatever the
@@ -315,7 +378,7 @@ class IndexedSearch:
                                      key=lambda exp: len(self._postings[exp][0]))]
         for exp in ordered:
             docs = self._postings[exp][0]
-            room = max(self.max_candidates - len(cands), TOP_SLICE)
+            room = max(bound - len(cands), TOP_SLICE)
             if allowed is None:
                 cands.update(docs[:room])
                 if len(docs) > room:
@@ -332,12 +395,12 @@ class IndexedSearch:
                             break
         return cands, cut
 
-    def _score(self, query: QueryText, allowed: set[int] | None = None
+    def _score(self, query: QueryText, allowed: list[set[int] | None]
                ) -> tuple[dict[int, float], list[list[str]], dict[str, str], list[int]]:
-        """Score the resources that share terms with the query (within `allowed`, if given).
+        """Score the resources that share terms with the query (within `allowed`, one set per segment).
 
         Also returns, per query term, the vocabulary terms it was matched to, the typos fixed, and where
-        posting lists were cut short (see _candidates).
+        posting lists were cut short (see _candidates). Documents are numbered across segments.
         """
         fixes: dict[str, str] = {}
         weights: list[float] = []
@@ -352,9 +415,27 @@ class IndexedSearch:
             weights.append(idf)
             if expansions:
                 plan.append((idf, expansions))
+        total = sum(weights) or 1.0
+        if len(self._parts) == 1:
+            scores, cut = self._score_segment(query, plan, total, allowed[0], fixes, self.max_candidates)
+            return scores, matched, fixes, cut
+        scores = {}
+        cut = []
+        for (off, seg), seg_allowed in zip(self._parts, allowed, strict=True):
+            seg_plan = [(idf, kept) for idf, exps in plan
+                        if (kept := [(e, s) for e, s in exps if e in seg._postings])]
+            found, seg_cut = seg._score_segment(query, seg_plan, total, seg_allowed, fixes, self.max_candidates)
+            scores.update({off + d: v for d, v in found.items()} if off else found)
+            cut += [off + d for d in seg_cut]
+        return scores, matched, fixes, cut
+
+    def _score_segment(self, query: QueryText, plan: list[tuple[float, list[tuple[str, float]]]], total: float,
+                       allowed: set[int] | None, fixes: dict[str, str], bound: int
+                       ) -> tuple[dict[int, float], list[int]]:
+        """This segment's share of `_score`: `plan` holds only terms it indexes, weighed for all segments."""
         plain = {t for t, _ in query.terms}
         phrases = tuple(p for p in query.pairs if p in self._postings and p not in plain)
-        cands, cut = self._candidates(plan, allowed, phrases)
+        cands, cut = self._candidates(plan, allowed, phrases, bound)
         acc: dict[int, float] = dict.fromkeys(cands, 0.0)
         cover: dict[int, float] = dict.fromkeys(cands, 0.0)
         for idf, expansions in plan:
@@ -392,7 +473,6 @@ class IndexedSearch:
             for d, value in best.items():
                 acc[d] += value * scale
                 cover[d] += idf  # a corrected word still covers the resource; its similarity lowered the value
-        total = sum(weights) or 1.0
         scores = {d: (a / total) * (cover[d] / total) ** 2 for d, a in acc.items() if a > 0.0}
         for pair in phrases:  # phrase evidence: the two words side by side in one field
             docs, vals = self._postings[pair]
@@ -409,7 +489,7 @@ class IndexedSearch:
         for d in exact or ():
             if d in scores:
                 scores[d] += EXACT_BONUS
-        return scores, matched, fixes, cut
+        return scores, cut
 
     def _intended_categories(self, matched: list[list[str]]) -> list[str]:
         """Categories whose name covers every word of the query (each word possibly corrected)."""
@@ -429,38 +509,52 @@ class IndexedSearch:
             return []
         return sorted(found, key=self._category_rank.__getitem__)  # in catalog order
 
+    def _category_members(self, cid: str, docs: Iterable[int]) -> set[int]:
+        """Those of `docs` (numbered across segments) in category `cid`."""
+        if len(self._parts) == 1:
+            return self._by_category.get(cid, set()) & set(docs)
+        out: set[int] = set()
+        ends = [off for off, _ in self._parts[1:]] + [self._n]
+        for (off, seg), end in zip(self._parts, ends, strict=True):
+            members = seg._by_category.get(cid, set())
+            out.update(d for d in docs if off <= d < end and d - off in members)
+        return out
+
     def search(self, query: SearchQuery, *, limit: int = 5, offset: int = 0) -> SearchPage:
         limit = max(0, limit)
         offset = max(0, offset)
-        allowed = self._allowed(query)
+        allowed = [seg._allowed(query) for _, seg in self._parts]
         text = query.text.strip()
         analysis = analyze_query(text)
         if not analysis.terms:
-            if allowed is None:
+            if not query.has_filters:
                 return SearchPage(hits=(), total=0, offset=offset, categories=self.nearest_categories(text))
-            ordered = sorted(allowed)  # filters alone: the catalog's own (curated) order
-            page = tuple(Hit(self._resources[d], 100.0) for d in ordered[offset:offset + limit])
+            # filters alone: the catalog's own (curated) order
+            ordered = [off + d for (off, _), docs in zip(self._parts, allowed, strict=True) for d in sorted(docs or ())]
+            page = tuple(Hit(self._resource(d), 100.0) for d in ordered[offset:offset + limit])
             return SearchPage(hits=page, total=len(ordered), offset=offset,
                               categories=() if ordered else self.nearest_categories(text))
         scores, matched, fixes, cut = self._score(analysis, allowed)
-        linked = self._linked
-        for d in scores:
-            if not linked[d]:
-                scores[d] *= NO_LINK_FACTOR
+        for off, seg in self._parts:
+            linked = seg._linked
+            for d in scores:
+                if d >= off and d - off < seg._n and not linked[d - off]:
+                    scores[d] *= NO_LINK_FACTOR
         # Naming a category asks for that category. A small one is a curated list: its resources come
         # first, in the curators' order (as `/mlops list` shows them). In a big one that order means
         # little, so its resources only get a bonus and are ranked by score with everything else.
         intended: list[int] = []
         for cid in self._intended_categories(matched):
-            docs = self._category_docs.get(cid, [])
+            docs = [off + d for off, seg in self._parts for d in seg._category_docs.get(cid, ())]
             if len(docs) <= CURATED_CATEGORY:
                 intended += docs
             else:  # every scored member of the category, wherever it stands in the catalog
-                for d in scores.keys() & self._by_category[cid]:
+                for d in self._category_members(cid, scores.keys()):
                     scores[d] += INTENT_BONUS
         intended.sort()
-        if allowed is not None:
-            intended = [d for d in intended if d in allowed]
+        if query.has_filters:
+            permitted = {off + d for (off, _), docs in zip(self._parts, allowed, strict=True) for d in docs or ()}
+            intended = [d for d in intended if d in permitted]
         first = set(intended)
         floor = max(MIN_SCORE, MIN_RELATIVE * max(scores.values(), default=0.0))
         # A list cut short left out postings no stronger than its last one taken. If that one fell below
@@ -474,13 +568,13 @@ class IndexedSearch:
         total = len(intended) + len(kept)
         hits: list[Hit] = []
         for rank, d in enumerate(intended[offset:offset + limit], offset):
-            hits.append(Hit(self._resources[d], round(100.0 - 10.0 * rank / len(intended), 3)))
+            hits.append(Hit(self._resource(d), round(100.0 - 10.0 * rank / len(intended), 3)))
         rest = offset + limit - len(intended)
         if rest > 0:
             skip = max(0, offset - len(intended))
             top = heapq.nsmallest(rest, kept)[skip:]
             cap = 89.0 if intended else 100.0
-            hits += [Hit(self._resources[d], round(min(cap, -100.0 * s / MAX_SCORE), 3)) for s, d in top]
+            hits += [Hit(self._resource(d), round(min(cap, -100.0 * s / MAX_SCORE), 3)) for s, d in top]
         did_you_mean = self.did_you_mean(text, fixes) if fixes or not total else None
         return SearchPage(hits=tuple(hits), total=total, offset=offset, did_you_mean=did_you_mean,
                           categories=() if total else self.nearest_categories(text),
@@ -493,7 +587,7 @@ class IndexedSearch:
         changed = False
         for word in plain_words(text)[:20]:
             fixed = fixes.get(word)
-            if fixed is None and len(word) >= 4 and stem(word) not in self._postings:
+            if fixed is None and len(word) >= 4 and not self._known(stem(word)):
                 near = self._near_words(word, 1)
                 fixed = near[0][0] if near else None
             changed = changed or fixed is not None
@@ -522,10 +616,16 @@ class IndexedSearch:
             names = [category.id.replace("-", " "), *name.split()]
             if name.startswith(typed) or any(n.startswith(typed) for n in names):
                 out.append(self._category_completion(category))
-        for doc in self._complete_docs(seq, typed):
+        starting: list[tuple[int, int]] = []
+        more: list[tuple[int, int]] = []
+        for off, seg in self._parts:
+            seg_starting, seg_more = seg._complete_docs(seq, typed)
+            starting += [(length, off + d) for length, d in seg_starting]
+            more += [(length, off + d) for length, d in seg_more]
+        for doc in [d for _, d in sorted(starting)] + [d for _, d in sorted(more)]:
             if doc not in seen:
                 seen.add(doc)
-                out.append(self._resource_completion(self._resources[doc]))
+                out.append(self._resource_completion(self._resource(doc)))
             if len(out) >= limit:
                 break
         if not out:  # nothing starts like that: a typo, so fall back on the full (fuzzy) search
@@ -533,16 +633,15 @@ class IndexedSearch:
             out = [self._resource_completion(h.resource) for h in page.hits]
         return out[:limit]
 
-    def _complete_docs(self, seq: list[str], typed: str) -> list[int]:
-        # 1. titles (and aliases) that start with what was typed, shortest first
+    def _complete_docs(self, seq: list[str], typed: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(length, doc) of this segment's titles that start with what was typed, and of those that hold
+        every typed word (the last one possibly unfinished); each is shown shortest first."""
         start = bisect.bisect_left(self._titles, (typed, -1))
         starting: list[tuple[int, int]] = []
         for title, doc in self._titles[start:start + COMPLETION_SCAN]:
             if not title.startswith(typed):
                 break
             starting.append((len(title), doc))
-        ranked = [doc for _, doc in sorted(starting)]
-        # 2. titles with every typed word, the last one possibly unfinished
         *done, last = seq
         base: set[int] | None = None
         for word in done:  # set intersections run in C: cheap even for common words
@@ -556,8 +655,7 @@ class IndexedSearch:
             docs = self._title_words[word]
             found = docs[:COMPLETION_SCAN] if base is None else base.intersection(docs)
             more += [(len(self._resources[doc].title), doc) for doc in found]
-        ranked += [doc for _, doc in sorted(more)]
-        return ranked
+        return starting, more
 
     @staticmethod
     def _resource_completion(resource: Resource) -> Completion:
@@ -565,11 +663,63 @@ class IndexedSearch:
         return Completion(label=_clip(label), value=_clip(resource.title), kind="resource")
 
     def _category_completion(self, category: Category) -> Completion:
-        count = len(self._by_category.get(category.id, ()))
+        count = sum(len(seg._by_category.get(category.id, ())) for _, seg in self._parts)
         return Completion(label=_clip(f"Category: {category.title} ({count})"), value=_clip(category.id),
                           kind="category")
 
 
+class LayeredSearch(IndexedSearch):
+    """A base index plus a small overlay index of resources added since it was built (`with_added`).
+
+    Only the query-level methods of IndexedSearch run on it: they read the base and the overlay through
+    `_parts`, numbering the overlay's documents after the base's, so that ties and curated orders fall
+    as in one index over the base's resources followed by the added ones. Nothing of the base is
+    copied or changed: the old engine keeps serving while the new one is swapped in.
+    """
+
+    # Beyond this many added resources, `rebuilt()` is worth running (in the background) and swapping
+    # in: an overlay rebuilt on every approval costs O(added).
+    FOLD_AT = 2000
+
+    def __init__(self, base: IndexedSearch, resources: Sequence[Resource], *,
+                 previous: tuple[Resource, ...] = ()) -> None:
+        self.base = base
+        seen = {r.id for r in previous}
+        fresh: list[Resource] = list(previous)
+        for r in resources:
+            if base.catalog.get(r.id) is None and r.id not in seen:
+                seen.add(r.id)
+                fresh.append(r)
+        self.added: tuple[Resource, ...] = tuple(fresh)
+        self.overlay = IndexedSearch(Catalog(resources=self.added, categories=base.catalog.categories),
+                                     max_candidates=base.max_candidates)
+        self.max_candidates = base.max_candidates
+        self._n = base._n + self.overlay._n
+        self._idfs = {}
+        self._parts = ((0, base), (base._n, self.overlay))
+        # Category names are the base catalog's: the overlay's categories are the same ones.
+        self._categories_by_term = base._categories_by_term
+        self._category_rank = base._category_rank
+        self._category_names = base._category_names
+        self._catalog: Catalog | None = None
+
+    @property
+    def catalog(self) -> Catalog:  # type: ignore[override]
+        """The base catalog with the added resources after it; built on first use (O(catalog))."""
+        if self._catalog is None:
+            self._catalog = replace(self.base.catalog, resources=self.base.catalog.resources + self.added)
+        return self._catalog
+
+    @property
+    def needs_rebuild(self) -> bool:
+        return len(self.added) >= self.FOLD_AT
+
+    def with_added(self, resources: Sequence[Resource]) -> IndexedSearch:
+        return LayeredSearch(self.base, resources, previous=self.added)
+
+    def rebuilt(self) -> IndexedSearch:
+        return IndexedSearch(self.catalog, max_candidates=self.max_candidates)
+
+
 def _clip(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
