@@ -1,7 +1,8 @@
 """Persistence for what the bot must remember across restarts and replicas.
 
 SQLite (one file, WAL) by default; PostgreSQL by `DATABASE_URL` when several replicas share state.
-The catalog itself stays in YAML: this stores only bot state (claims, small key/values).
+The schema is managed by Alembic migrations (migrations/), applied when the store opens and by
+`mlops-bot db upgrade`. The curated catalog itself stays in YAML.
 """
 
 from bot.storage.store import Store, open_store

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import socket
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from bot.errors import StorageError
 from bot.storage import Store, open_store
-
-PG_ADMIN_URL = os.environ.get("MLOPS_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
+from tests.pg import fresh_postgres_database
 
 @pytest.fixture
 def sqlite_store(tmp_path) -> Iterator[Store]:
@@ -34,24 +21,12 @@ def sqlite_store(tmp_path) -> Iterator[Store]:
 
 @pytest.fixture
 def postgres_store() -> Iterator[Store]:
-    if not postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("CI must test PostgreSQL storage, but nothing listens on 127.0.0.1:5432")
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432 (CI runs this)")
-    from sqlalchemy import create_engine, text
-
-    name = f"mlops_bot_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = open_store(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_postgres_database() as url:
+        store = open_store(url)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -103,3 +78,55 @@ def test_unreachable_database_is_a_storage_error():
     with pytest.raises(StorageError) as info:
         open_store("postgresql://nobody:hunter2@127.0.0.1:1/none")
     assert "hunter2" not in str(info.value)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def test_a_claim_whose_holder_died_is_free_again_once_its_lease_runs_out(store):
+    clock = Clock()
+    store.clock = clock
+    assert store.claim_sync("share:1", lease=dt.timedelta(seconds=60)) is True
+    # The holder is killed before it posts: nothing marks the claim done.
+    clock.now += dt.timedelta(seconds=59)
+    assert store.claim_sync("share:1") is False
+    clock.now += dt.timedelta(seconds=2)
+    assert store.claim_sync("share:1") is True
+    assert store.claim_state_sync("share:1") == "claimed"
+
+
+def test_a_completed_claim_is_never_taken_again(store):
+    clock = Clock()
+    store.clock = clock
+    assert store.claim_sync("digest:1:2026-12-07") is True
+    store.complete_sync("digest:1:2026-12-07")
+    clock.now += dt.timedelta(days=3)
+    assert store.claim_sync("digest:1:2026-12-07") is False
+    assert store.claim_state_sync("digest:1:2026-12-07") == "done"
+
+
+def test_a_released_claim_may_be_taken_at_once(store):
+    assert store.claim_sync("share:2") is True
+    store.release_sync("share:2")
+    assert store.claim_sync("share:2") is True
+
+
+def test_releasing_never_undoes_a_completed_claim(store):
+    assert store.claim_sync("share:3") is True
+    store.complete_sync("share:3")
+    store.release_sync("share:3")
+    assert store.claim_state_sync("share:3") == "done"
+
+
+async def test_concurrent_takers_of_an_expired_lease_have_one_winner(store):
+    clock = Clock()
+    store.clock = clock
+    assert store.claim_sync("digest:9") is True
+    clock.now += dt.timedelta(minutes=5)
+    results = await asyncio.gather(*(store.claim("digest:9") for _ in range(8)))
+    assert sorted(results) == [False] * 7 + [True]

@@ -171,10 +171,15 @@ class SlackBot:
             key = _share_key(body, action)
             try:
                 if not await self.store.claim(key):
-                    log.info("share already posted; ignoring the retry or double click")
+                    log.info("share already posted or being posted; ignoring the retry or double click")
                     return
+            except BotError as exc:
+                await self._apologise(body, exc, "Share click")
+                return
+            try:
                 reply = await self._answer(body, state)
                 if reply.is_error:
+                    await self.store.release(key)
                     await self.post(body.get("response_url"), _ephemeral(reply))
                     return
                 message = {**render_message(reply.public(), shared_by=_user_name(body)),
@@ -187,6 +192,9 @@ class SlackBot:
                     await self.store.release(key)
                     await self.post(body.get("response_url"), _ephemeral(SHARE_FAILED))
                     return
+                # Done only now that Slack took the post: a crash before this line leaves a lease that
+                # runs out, and the member's next click shares it then.
+                await self.store.complete(key)
                 # The private copy has done its job; like /giphy's "Send", sharing moves it to the channel.
                 await self.post(body.get("response_url"), {"delete_original": True})
             except BotError as exc:
