@@ -95,7 +95,7 @@ def test_replicas_starting_together_migrate_once():
         def start() -> None:
             try:
                 open_store(url).close()
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=start) for _ in range(4)]

@@ -12,6 +12,7 @@ from bot.errors import StorageError
 from bot.storage import Store, open_store
 from tests.pg import fresh_postgres_database
 
+
 @pytest.fixture
 def sqlite_store(tmp_path) -> Iterator[Store]:
     store = open_store(f"sqlite:///{tmp_path}/state/bot.db")
