@@ -6,8 +6,10 @@ and most of the load time. Building the objects as the events arrive gives the s
 plain YAML catalogs are written in, in half the time and a small fraction of the memory.
 
 Anything this reader does not handle exactly as PyYAML's safe loader would (explicit tags, merge
-keys, keys that are not scalars, a second document) raises `Unusual`; so does any syntax error. The
-caller then parses the text the ordinary way, which gives the same data or the same error.
+keys, keys that are not scalars, a second document) raises `Unusual`; so does any syntax error, a
+scalar PyYAML cannot construct (an integer past Python's digit limit, a date like 2015-02-30) and a
+key repeated in one mapping, which PyYAML would let the last one win silently. The caller then
+parses the text the ordinary way, which gives the same data or reports the problem at its line.
 """
 
 from __future__ import annotations
@@ -18,17 +20,43 @@ import yaml
 
 # PyYAML's C parser where it is installed; the catalog loader parses with the same one.
 SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
+STR_TAG = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+# Below Python's smallest allowed int-to-text digit limit (640 digits, about 2,126 bits), any int prints.
+_PRINTABLE_INT_BITS = 2000
 
 
 class Unusual(Exception):
     """The document needs PyYAML's full loader (or is not valid YAML)."""
 
 
+class Unreadable(ValueError):
+    """A scalar PyYAML cannot turn into a value (2015-02-30), or whose value cannot be printed."""
+
+
+def construct_scalar(loader: Any, node: yaml.ScalarNode) -> Any:
+    """`node`'s value, built by `loader`'s own constructor for its tag; `Unreadable` when that fails.
+
+    Python refuses to convert between int and decimal text past a digit limit (4,300 by default):
+    PyYAML's int constructor raises ValueError on a longer number, and a long hex number builds an
+    int that no message could print. Both are refused here, so no reader trips on them later.
+    """
+    try:
+        value = loader.yaml_constructors[node.tag](loader, node)
+        if type(value) is int and value.bit_length() > _PRINTABLE_INT_BITS:
+            str(value)
+    except (ValueError, OverflowError) as exc:
+        raise Unreadable(str(exc)) from None
+    return value
+
+
 def load(text: str) -> Any:
     """The document's data, as `yaml.load(text, SafeLoader)` would give it; `Unusual` otherwise."""
-    loader = SAFE_LOADER(text)
+    try:
+        # libyaml encodes the text to UTF-8 as the loader is made, which a lone surrogate fails.
+        loader = SAFE_LOADER(text)
+    except UnicodeError as exc:
+        raise Unusual(str(exc)) from None
     try:
         return _build(loader)
     except yaml.YAMLError as exc:
@@ -61,6 +89,8 @@ def _build(loader: Any) -> Any:
         elif top[1] is _NO_KEY:
             if isinstance(value, (dict, list)):
                 raise Unusual("a mapping key that is not a scalar")
+            if value in container:
+                raise Unusual(f"duplicate key {value!r}")
             top[1] = value
         else:
             container[top[1]] = value
@@ -78,10 +108,13 @@ def _build(loader: Any) -> Any:
                 tag = resolve(yaml.ScalarNode, value, (True, False))
                 if tag == _MERGE:
                     raise Unusual("merge key")
-                if tag != _STR:
+                if tag != STR_TAG:
                     if tag not in constructors:
                         raise Unusual(f"no constructor for {tag}")
-                    value = constructors[tag](loader, yaml.ScalarNode(tag, value))
+                    try:
+                        value = construct_scalar(loader, yaml.ScalarNode(tag, value))
+                    except Unreadable as exc:
+                        raise Unusual(f"cannot construct {tag}: {exc}") from None
             elif event.implicit[0] and not value:
                 value = None  # an empty plain scalar is null
             if event.anchor is not None:

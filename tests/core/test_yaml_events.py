@@ -68,7 +68,34 @@ def test_special_floats_and_empty_values():
     "a: [1, 2\nb: 3\n",  # a syntax error
     "a: *nowhere\n",  # an undefined alias
     "a: =\n",  # the value key, which the safe loader refuses
+    "a: 1\na: 2\n",  # a key given twice, where PyYAML keeps the last silently
+    "{a: 1, 'a': 2}\n",  # the same key, quoted once
+    "1: x\n01: y\n",  # two spellings of the same int key
+    "&k a: 1\n*k : 2\n",  # the same key again, through an alias
+    "a: " + "1" * 5000 + "\n",  # an int past Python's digit limit: PyYAML's constructor raises ValueError
+    "a: 0x" + "f" * 4000 + "\n",  # an int too long to print in decimal
+    "a: 2015-02-30\n",  # a date that does not exist: the constructor raises ValueError
+    "a: \udcff\n",  # a lone surrogate, which libyaml cannot encode
 ])
 def test_what_it_does_not_handle_is_left_to_pyyaml(text: str):
     with pytest.raises(yaml_events.Unusual):
         yaml_events.load(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), scalars, min_size=1, max_size=5), st.data())
+def test_a_mapping_with_any_key_repeated_is_unusual(data: dict, draw: st.DataObject):
+    text = yaml.safe_dump(data, default_flow_style=False, allow_unicode=True)
+    repeated = draw.draw(st.sampled_from(sorted(data)))
+    text += yaml.safe_dump({repeated: "again"}, allow_unicode=True)
+    with pytest.raises(yaml_events.Unusual):
+        yaml_events.load(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: 1\nb: 1\n", {"a": 1, "b": 1}),  # the same value under two keys is fine
+    ("a: {x: 1}\nb: {x: 2}\n", {"a": {"x": 1}, "b": {"x": 2}}),  # the same key in two mappings
+    ("a: " + "1" * 4000 + "\n", {"a": int("1" * 4000)}),  # long, but within the limit
+])
+def test_keys_repeated_only_across_mappings_load_as_pyyaml_loads_them(text: str, expected: object):
+    assert yaml_events.load(text) == safe_load(text) == expected
