@@ -43,6 +43,8 @@ from bot.errors import CatalogError, Problem
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_TITLE = 200
 MAX_SUMMARY = 500
+MIN_YEAR, MAX_YEAR = 1900, 2100
+_EXAMPLE_YEAR = 2015
 
 PathKey = tuple[str | int, ...]
 
@@ -60,11 +62,18 @@ def load_catalog(path: str | Path) -> Catalog:
     """Load and validate a catalog file; raise `CatalogError` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise CatalogError([Problem(str(path), None, "file", "not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise CatalogError([Problem(str(path), None, "file", f"cannot be read ({exc})")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Each byte that is not UTF-8 becomes a lone surrogate, which the character check reports
+        # at its line and column (the decoder's own error gives only a byte offset).
+        text = data.decode("utf-8", errors="surrogateescape")
+        raise CatalogError(_character_problems(text, str(path))) from None
     return parse_catalog(text, source=str(path))
 
 
@@ -98,9 +107,13 @@ def _parse_catalog(text: str, source: str) -> Catalog:
 
 
 def _parse_with_lines(text: str, source: str) -> Catalog:
+    problems = _character_problems(text, source)
+    if problems:
+        raise CatalogError(problems)
     loader = yaml_events.SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
+        tree_problems, explained = _tree_problems(loader, node, source)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         # The context mark is where the broken construct began (an unclosed bracket or quote): the
@@ -117,9 +130,128 @@ def _parse_with_lines(text: str, source: str) -> Catalog:
         loader.dispose()
     builder = _Builder(source, node)
     catalog = builder.build(data)
-    if builder.problems:
-        raise CatalogError(builder.problems)
+    # A value that could not be read was built as its text, so the builder may also call it too long
+    # or not a year: the first problem already says what is wrong on that line.
+    problems = tree_problems + [p for p in builder.problems if (p.line, p.field) not in explained]
+    if problems:
+        raise CatalogError(problems)
     return catalog
+
+
+# The characters PyYAML's reader refuses (the same set as libyaml's): C0 controls but tab, line feed
+# and carriage return; DEL and C1 controls but NEL; surrogates; U+FFFE and U+FFFF.
+_NOT_YAML = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+# YAML's line breaks, which PyYAML counts when it numbers lines.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_MAX_CHARACTER_PROBLEMS = 10
+
+
+def _character_problems(text: str, source: str) -> list[Problem]:
+    """One problem per line holding a character YAML refuses, or a byte that was not UTF-8.
+
+    `text` carries bytes that were not UTF-8 as lone surrogates (the "surrogateescape" decoding).
+    """
+    problems: list[Problem] = []
+    lines_seen: set[int] = set()
+    more = 0
+    line, line_start, breaks = 1, 0, _LINE_BREAK.finditer(text)
+    next_break = next(breaks, None)
+    for found in _NOT_YAML.finditer(text):
+        while next_break is not None and next_break.end() <= found.start():
+            line, line_start = line + 1, next_break.end()
+            next_break = next(breaks, None)
+        if line in lines_seen:
+            continue
+        lines_seen.add(line)
+        if len(problems) == _MAX_CHARACTER_PROBLEMS:
+            more += 1
+            continue
+        column = found.start() - line_start + 1
+        char = found.group()
+        if "\udc80" <= char <= "\udcff":
+            what = f"a byte that is not UTF-8 (0x{ord(char) - 0xDC00:02x} at column {column})"
+        elif char == "\x00":
+            what = f"a NUL character (at column {column})"
+        elif "\ud800" <= char <= "\udfff":
+            what = f"a character that is not valid Unicode (U+{ord(char):04X} at column {column})"
+        else:
+            what = f"a control character YAML does not allow (U+{ord(char):04X} at column {column})"
+        problems.append(Problem(source, line, "file", f"line {line} has {what}"))
+    if more:
+        problems.append(Problem(source, None, "file", f"and {more} more lines with such characters"))
+    return problems
+
+
+_INT = "tag:yaml.org,2002:int"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _tree_problems(loader: Any, root: yaml.Node | None, source: str
+                   ) -> tuple[list[Problem], set[tuple[int, str]]]:
+    """What the node tree shows and the data would hide: keys given twice, values PyYAML cannot build.
+
+    A value that cannot be built is re-tagged as text, so the rest of the file is still checked.
+    Returns the problems and the (line, field) of each such value.
+    """
+    problems: list[Problem] = []
+    explained: set[tuple[int, str]] = set()
+    if root is None:
+        return problems, explained
+    # Each node with the field it belongs to: the key of the nearest mapping around it. The walk is
+    # iterative, and visits a node that aliases share once.
+    todo: list[tuple[yaml.Node, str]] = [(root, "catalog")]
+    seen_nodes: set[int] = set()
+    while todo:
+        node, field = todo.pop()
+        if isinstance(node, yaml.ScalarNode):
+            _check_scalar(loader, node, field, source, problems, explained)
+            continue
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend((item, field) for item in reversed(node.value))
+            continue
+        first_line: dict[Any, int] = {}
+        pairs = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                pairs.append((value_node, field))
+                continue
+            key_field = str(key_node.value)
+            key = _check_scalar(loader, key_node, key_field, source, problems, explained)
+            line = key_node.start_mark.line + 1
+            if key is not _UNBUILT and key in first_line:
+                problems.append(Problem(source, line, key_field, f"duplicate key {key_field!r} in this mapping "
+                                                                 f"(first on line {first_line[key]})"))
+            elif key is not _UNBUILT:
+                first_line[key] = line
+            pairs.append((value_node, key_field))
+        todo.extend(reversed(pairs))
+    return problems, explained
+
+
+_UNBUILT = object()
+
+
+def _check_scalar(loader: Any, node: yaml.ScalarNode, field: str, source: str, problems: list[Problem],
+                  explained: set[tuple[int, str]]) -> Any:
+    """The scalar's value; or, when PyYAML cannot build it, a problem, the node re-tagged as text, `_UNBUILT`."""
+    if node.tag not in loader.yaml_constructors:
+        return _UNBUILT  # construct_document reports the unknown tag, with its line
+    try:
+        return yaml_events.construct_scalar(loader, node)
+    except yaml_events.Unreadable:
+        line = node.start_mark.line + 1
+        what = {_INT: "is a number too long to read", _TIMESTAMP: "is not a valid date"}.get(
+            node.tag, "cannot be read")
+        problems.append(Problem(source, line, field, what))
+        explained.add((line, field))
+        node.tag = yaml_events.STR_TAG
+        return _UNBUILT
+    except yaml.YAMLError:
+        return _UNBUILT  # e.g. bad base64 under !!binary: construct_document reports it
 
 
 def _line_of(node: yaml.Node | None, path: PathKey) -> int | None:
@@ -132,8 +264,7 @@ def _line_of(node: yaml.Node | None, path: PathKey) -> int | None:
         if isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
                 if key_node.value == key:
-                    child = value_node
-                    break
+                    child = value_node  # no break: of a key given twice, the data holds the last
         elif isinstance(current, yaml.SequenceNode) and isinstance(key, int) and key < len(current.value):
             child = current.value[key]
         if child is None:
@@ -339,11 +470,7 @@ class _Builder:
                     self.problem((*path, "url"), "url", f"duplicate URL {url!r}, already used by {urls[key]!r}")
                 else:
                     urls[key] = rid
-            year = obj.get("year")
-            if year is not None and (isinstance(year, bool) or not isinstance(year, int)
-                                     or not 1900 <= year <= 2100):
-                self.problem((*path, "year"), "year", f"{year!r} must be a year such as 2015")
-                year = None
+            year = self.year(obj, path)
             out.append(Resource(
                 id=rid,
                 title=self.text(obj, path, "title", required=True, limit=MAX_TITLE),
@@ -363,6 +490,21 @@ class _Builder:
                 feed=self.url(obj, path, "feed"),
             ))
         return out
+
+    def year(self, obj: dict, path: PathKey) -> int | None:
+        year = obj.get("year")
+        if year is None:
+            return None
+        if isinstance(year, bool) or not isinstance(year, int):
+            # Most often `2015-01-01`, which YAML reads as a date: its repr would only confuse.
+            self.problem((*path, "year"), "year", f"must be a year like {_EXAMPLE_YEAR}")
+            return None
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            shown = f", not {year}" if abs(year) < 10**6 else ""
+            self.problem((*path, "year"), "year",
+                         f"must be a year like {_EXAMPLE_YEAR}, from {MIN_YEAR} to {MAX_YEAR}{shown}")
+            return None
+        return year
 
     def links(self, obj: dict, path: PathKey) -> tuple[Link, ...]:
         out = []
