@@ -161,13 +161,51 @@ def run_one(size: int | None) -> dict:
         process.extract(query.text, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=5)
         btimes.append(time.perf_counter() - t)
     base_p50, base_p99 = _percentiles(btimes)
+    added = _bench_added(engine, catalog, texts)
     return {
         "size": len(catalog), "label": "seed" if size is None else f"{size:,}", "queries": len(parsed),
         "make_s": make_s, "build_s": build_s, "rss_catalog_mb": rss_catalog, "rss_index_mb": rss_index,
         "search_p50": search_p50, "search_p99": search_p99, "complete_p50": complete_p50,
         "complete_p99": complete_p99, "base_p50": base_p50, "base_p99": base_p99,
-        "agree": agree, "checked": checked,
+        "agree": agree, "checked": checked, **added,
     }
+
+
+def _new_resources(count: int) -> tuple:
+    """Resources as a member would submit them: synthetic ones under ids no catalog here uses."""
+    from dataclasses import replace
+
+    return tuple(replace(r, id=f"approved-{i}-{r.id}") for i, r in enumerate(make_catalog(count, seed=7).resources))
+
+
+def _bench_added(engine, catalog: Catalog, texts: list[str]) -> dict:
+    """What an approval costs (`with_added` of one resource, onto the base and onto an overlay of 199), and
+    what an overlay of 1 and of 200 added resources costs each search (same queries, parse included)."""
+    from bot.core.commands import parse_query
+
+    category_ids = {c.id for c in catalog.categories}
+    fresh = _new_resources(200)
+    one_times = []
+    for r in fresh[:20]:
+        t = time.perf_counter()
+        engine.with_added([r])
+        one_times.append(time.perf_counter() - t)
+    grown = engine
+    for r in fresh[:199]:  # one approval at a time, as the bot receives them
+        grown = grown.with_added([r])
+    t = time.perf_counter()
+    grown = grown.with_added([fresh[199]])
+    add_200th = time.perf_counter() - t
+    out = {"add1_ms": statistics.median(one_times) * 1000, "add200th_ms": add_200th * 1000}
+    for label, eng in (("base", engine), ("ov1", engine.with_added(fresh[:1])), ("ov200", grown)):
+        times = []
+        for _ in range(REPEAT):
+            for text in texts:
+                t = time.perf_counter()
+                eng.search(parse_query(text, category_ids), limit=5)
+                times.append(time.perf_counter() - t)
+        out[f"{label}_p50"], out[f"{label}_p99"] = _percentiles(times)
+    return out
 
 
 def main() -> int:
@@ -211,6 +249,18 @@ def main() -> int:
           "the index was built (before the baseline ran). Search timings include parse_query.\n"
           "top-5 = exhaustive: queries whose top five (as a set) are the same as when every matching "
           "resource is scored, i.e. the bound on scored candidates changed no answer.")
+    print()
+    header = (f"{'catalog':>8} | {'with_added(1) ms':>16} | {'200th approval ms':>17} | "
+              f"{'search p50/p99 ms: base':>23} | {'overlay of 1':>15} | {'overlay of 200':>15}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['label']:>8} | {r['add1_ms']:16.2f} | {r['add200th_ms']:17.2f} | "
+              f"{r['base_p50']:11.2f} / {r['base_p99']:9.2f} | {r['ov1_p50']:6.2f} / {r['ov1_p99']:6.2f} | "
+              f"{r['ov200_p50']:6.2f} / {r['ov200_p99']:6.2f}")
+    print("with_added(1): median time to make an engine that also finds one approved resource (onto the base); "
+          "200th approval: onto an overlay of 199 (the overlay is rebuilt from all added ones). Search timings "
+          "(parse included) without an overlay, and with one of 1 and of 200 added resources, same queries.")
     return 0
 
 
