@@ -25,6 +25,20 @@ EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
 INTERACTION_TIMEOUT = 3.0
+NONCE_WINDOW = 180.0  # "a few minutes": how long enforce_nonce finds the earlier message
+# Permission bits the bot checks in a channel (the interaction's app_permissions), as Discord numbers them.
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+DEFAULT_PERMISSIONS = "2248473465835073"
+# Scripted channel errors: status and body exactly as Discord answers them.
+CHANNEL_ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
+    "missing_access": (403, {"message": "Missing Access", "code": 50001}),
+    "missing_permissions": (403, {"message": "Missing Permissions", "code": 50013}),
+    "unknown_channel": (404, {"message": "Unknown Channel", "code": 10003}),
+    "server_error": (500, {"message": "500: Internal Server Error", "code": 0}),
+}
+CANNOT_DM = (403, {"message": "Cannot send messages to this user", "code": 50007})
 
 
 def make_token(user_id: int) -> str:
@@ -69,6 +83,34 @@ class Pending:
     original: str | None = None  # the message the response created or edits
 
 
+@dataclass
+class Member:
+    """Who triggers an interaction: a guild member with roles and permissions in the channel."""
+
+    user_id: int = 900_000_000_000_000_003
+    username: str = "learner"
+    roles: list[int | str] = field(default_factory=list)
+    permissions: int | str = DEFAULT_PERMISSIONS  # the member's, in the channel
+
+    def user(self) -> dict[str, Any]:
+        return {"id": str(self.user_id), "username": self.username, "discriminator": "0",
+                "global_name": self.username.title(), "avatar": None}
+
+
+@dataclass
+class ChannelFailure:
+    status: int
+    body: dict[str, Any]
+    methods: frozenset[str]
+    times: int | None  # None: until cleared
+
+
+@dataclass
+class ShownModal:
+    interaction: dict[str, Any]  # the interaction the modal answered
+    data: dict[str, Any]
+
+
 class FakeDiscord:
     def __init__(self, *, app_id: int = 111_222_333_444_555_666, guild_id: int = 900_000_000_000_000_001,
                  heartbeat_ms: int = 250) -> None:
@@ -83,10 +125,20 @@ class FakeDiscord:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.sync_requests: list[tuple[int | None, list[dict[str, Any]]]] = []
         self.callbacks: list[tuple[str, dict[str, Any]]] = []  # (interaction id, body)
-        self.edits: list[tuple[str, dict[str, Any]]] = []
+        self.edits: list[tuple[str, dict[str, Any]]] = []  # (interaction id, body) of original-response edits
+        self.message_edits: list[tuple[str, dict[str, Any]]] = []  # (message id, body) of channel message edits
         self.deletes: list[str] = []  # interactions whose original response was deleted
         self.followups: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.channel_posts: dict[str, list[str]] = {}  # channel -> IDs of messages posted to it over REST
+        self.channel_failures: dict[str, ChannelFailure] = {}
+        self.dm_channels: dict[str, str] = {}  # user ID -> DM channel ID
+        self.dms_refused: set[str] = set()  # users whose DMs answer 50007
+        self.users: dict[str, dict[str, Any]] = {}
+        self.modals: list[ShownModal] = []
+        self._nonces: dict[tuple[str, str], tuple[float, str]] = {}  # (channel, nonce) -> (when, message)
+        self.clock: Callable[[], float] = time.monotonic  # for the nonce window
         self.problems: list[str] = []  # what a real Discord would have refused
         self.pending: dict[str, Pending] = {}
         self.identifies: list[dict[str, Any]] = []
@@ -99,6 +151,7 @@ class FakeDiscord:
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.add_channel(self.channel_id, name="study-group")
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -143,10 +196,58 @@ class FakeDiscord:
                times: int = 1) -> None:
         self.injected.append(Injected(method, re.compile(path), status, body, headers or {}, times))
 
-    def inject_429(self, method: str, path: str, retry_after: float = 0.05) -> None:
+    def inject_429(self, method: str, path: str, retry_after: float = 0.05, times: int = 1) -> None:
         self.inject(method, path, 429,
                     {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
-                    {"Via": "1.1 google", "Retry-After": "1", "X-RateLimit-Scope": "user"})
+                    {"Via": "1.1 google", "Retry-After": str(max(1, round(retry_after))), "X-RateLimit-Scope": "user"},
+                    times)
+
+    # -- channels and DMs -----------------------------------------------------------------------------
+
+    def add_channel(self, channel_id: int | str | None = None, *, name: str = "review",
+                    guild_id: int | str | None = None) -> dict[str, Any]:
+        """A guild text channel (in another server when `guild_id` differs), as GET /channels/{id} gives it."""
+        channel = {"id": str(channel_id or self.snowflake()), "type": 0, "guild_id": str(guild_id or self.guild_id),
+                   "name": name, "position": len(self.channels), "permission_overwrites": [], "nsfw": False,
+                   "parent_id": None, "topic": None, "last_message_id": None, "rate_limit_per_user": 0,
+                   "flags": 0}
+        self.channels[channel["id"]] = channel
+        return channel
+
+    def fail_channel(self, channel_id: int | str, error: str, *, times: int | None = None,
+                     methods: tuple[str, ...] = ("POST", "PATCH", "GET")) -> None:
+        """Answer requests about that channel with one of CHANNEL_ERRORS (missing_access: 403 50001,
+        missing_permissions: 403 50013, unknown_channel: 404 10003, server_error: 500), `times` times or
+        until `clear_channel`. missing_permissions only refuses sending and editing, as in Discord,
+        where View Channel is enough to read a channel."""
+        status, body = CHANNEL_ERRORS[error]
+        if error == "missing_permissions":
+            methods = tuple(m for m in methods if m != "GET")
+        self.channel_failures[str(channel_id)] = ChannelFailure(status, body, frozenset(methods), times)
+
+    def clear_channel(self, channel_id: int | str) -> None:
+        self.channel_failures.pop(str(channel_id), None)
+
+    def ratelimit_channel(self, channel_id: int | str, retry_after: float = 0.05, times: int = 1) -> None:
+        """The next `times` message POSTs to that channel get a 429 with that retry_after."""
+        self.inject_429("POST", rf"/channels/{channel_id}/messages", retry_after, times)
+
+    def refuse_dms(self, user_id: int | str) -> None:
+        """Messages to that user's DM channel answer 403 50007 (they closed DMs or left every shared server);
+        opening the DM channel still works, as on Discord."""
+        self.dms_refused.add(str(user_id))
+
+    def channel_messages(self, channel_id: int | str) -> list[dict[str, Any]]:
+        """Messages posted to that channel over REST (not interaction responses), oldest first, as they are now."""
+        return [self.messages[m] for m in self.channel_posts.get(str(channel_id), []) if m in self.messages]
+
+    def dms_to(self, user_id: int | str) -> list[dict[str, Any]]:
+        channel_id = self.dm_channels.get(str(user_id))
+        return self.channel_messages(channel_id) if channel_id else []
+
+    def user(self, user_id: int | str) -> dict[str, Any]:
+        return self.users.get(str(user_id)) or {"id": str(user_id), "username": f"user{user_id}",
+                                                 "discriminator": "0", "global_name": None, "avatar": None}
 
     # -- REST ---------------------------------------------------------------------------------------
 
@@ -198,6 +299,14 @@ class FakeDiscord:
         if method == "GET" and path in ("/gateway/bot", "/gateway"):
             return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": {
                 "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+        if method == "POST" and path == "/users/@me/channels":
+            return self._open_dm(body or {})
+        if method == "GET" and (m := re.fullmatch(r"/users/(\d+)", path)):
+            if m[1] not in self.users:
+                return json_response({"message": "Unknown User", "code": 10013}, 404)
+            return json_response(self.users[m[1]])
+        if m := re.fullmatch(r"/channels/(\d+)(/messages(?:/(\d+))?)?", path):
+            return self._channel_route(method, m[1], bool(m[2]), m[3], body)
         if m := re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path):
             if int(m[1]) != self.app_id:
                 return json_response({"message": "Unknown Application", "code": 10002}, 404)
@@ -207,6 +316,80 @@ class FakeDiscord:
             if method == "GET":
                 return json_response(self.commands.get(scope, []))
         return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def _open_dm(self, body: dict[str, Any]) -> web.Response:
+        recipient = str(body.get("recipient_id") or "")
+        if not recipient.isdigit():
+            return json_response({"message": "Invalid Form Body", "code": 50035, "errors": {"recipient_id": {
+                "_errors": [{"code": "NUMBER_TYPE_COERCE", "message": "Value is not snowflake."}]}}}, 400)
+        if recipient not in self.dm_channels:
+            self.dm_channels[recipient] = channel_id = self.snowflake()
+            self.channels[channel_id] = {"id": channel_id, "type": 1, "last_message_id": None, "flags": 0,
+                                         "recipients": [self.user(recipient)]}
+        return json_response(self.channels[self.dm_channels[recipient]])
+
+    def _channel_route(self, method: str, channel_id: str, messages: bool, message_id: str | None,
+                       body: Any) -> web.Response:
+        channel = self.channels.get(channel_id)
+        failure = self.channel_failures.get(channel_id)
+        if failure is not None and method in failure.methods:
+            if failure.times is not None:
+                failure.times -= 1
+                if failure.times <= 0:
+                    del self.channel_failures[channel_id]
+            return json_response(failure.body, failure.status)
+        if channel is None:
+            return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        if not messages:
+            return json_response(channel) if method == "GET" else self._not_found()
+        if message_id is None:
+            return self._post_message(channel, body or {}) if method == "POST" else self._not_found()
+        message = self.messages.get(message_id)
+        if message is None or message["channel_id"] != channel_id:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        if method == "GET":
+            return json_response(message)
+        if method == "PATCH":
+            if message["author"]["id"] != str(self.app_id):
+                return json_response({"message": "Cannot edit a message authored by another user",
+                                      "code": 50005}, 403)
+            self._check_message(body or {}, f"edit of message {message_id}")
+            self.message_edits.append((message_id, body or {}))
+            self._update(message, body or {})
+            return json_response(message)
+        return self._not_found()
+
+    @staticmethod
+    def _not_found() -> web.Response:
+        return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def _post_message(self, channel: dict[str, Any], body: dict[str, Any]) -> web.Response:
+        channel_id = channel["id"]
+        if channel["type"] == 1 and channel["recipients"][0]["id"] in self.dms_refused:
+            return json_response(CANNOT_DM[1], CANNOT_DM[0])
+        if not (body.get("content") or body.get("embeds") or body.get("components") or body.get("sticker_ids")
+                or body.get("attachments") or body.get("poll")):
+            return json_response({"message": "Cannot send an empty message", "code": 50006}, 400)
+        nonce = body.get("nonce")
+        if nonce is not None and len(str(nonce)) > 25:
+            return json_response({"message": "Invalid Form Body", "code": 50035, "errors": {"nonce": {
+                "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 25 or fewer in length."}]}}}, 400)
+        now = self.clock()
+        if nonce is not None and body.get("enforce_nonce"):
+            # Discord's documented dedup: the same nonce in the same channel within a few minutes gives
+            # back the message it created then, and creates nothing.
+            seen = self._nonces.get((channel_id, str(nonce)))
+            if seen is not None and now - seen[0] <= NONCE_WINDOW and seen[1] in self.messages:
+                return json_response(self.messages[seen[1]])
+        where = f"message to {'DM' if channel['type'] == 1 else 'channel'} {channel_id}"
+        self._check_message(body, where)
+        message = self._new_message(body, body.get("flags") or 0, None, channel_id=channel_id)
+        if nonce is not None:
+            message["nonce"] = nonce
+            self._nonces[(channel_id, str(nonce))] = (now, message["id"])
+        self.channel_posts.setdefault(channel_id, []).append(message["id"])
+        channel["last_message_id"] = message["id"]
+        return json_response(message)
 
     def _bulk_overwrite(self, scope: int | None, payload: list[dict[str, Any]]) -> web.Response:
         self.sync_requests.append((scope, payload))
@@ -232,6 +415,14 @@ class FakeDiscord:
             return json_response({"message": "Unknown interaction", "code": 10062}, 404)
         if pending.responded:
             return json_response({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
+        if body["type"] == 9:
+            errors = modal_errors(body.get("data") or {})
+            if pending.payload["type"] in (1, 4, 5):  # a ping, an autocomplete, a modal submit
+                errors["type"] = {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID",
+                                               "message": "Modals cannot be sent in response to this interaction."}]}
+            if errors:
+                return json_response({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+            self.modals.append(ShownModal(pending.payload, body["data"]))
         pending.responded = True
         self.callbacks.append((interaction_id, body))
         kind, data = body["type"], body.get("data") or {}
@@ -288,17 +479,24 @@ class FakeDiscord:
         self.followups.append((pending.payload["id"], body))
         return json_response(self._new_message(body, body.get("flags") or 0, pending.payload))
 
-    def _new_message(self, data: dict[str, Any], flags: int, interaction: dict[str, Any]) -> dict[str, Any]:
-        message = {
-            "id": self.snowflake(), "channel_id": str(self.channel_id), "author": self.bot_user,
+    def _new_message(self, data: dict[str, Any], flags: int, interaction: dict[str, Any] | None,
+                     channel_id: str | None = None) -> dict[str, Any]:
+        """A message as Discord returns it: an interaction's response (type 20) or a channel post (type 0)."""
+        message: dict[str, Any] = {
+            "id": self.snowflake(), "channel_id": channel_id or (interaction or {}).get("channel_id"),
+            "author": self.bot_user,
             "content": data.get("content") or "", "embeds": data.get("embeds") or [],
-            "components": data.get("components") or [], "flags": flags, "type": 20,
+            "components": data.get("components") or [], "flags": flags, "type": 20 if interaction else 0,
             "timestamp": "2025-01-01T00:00:00.000000+00:00", "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [], "pinned": False,
-            "application_id": str(self.app_id), "webhook_id": str(self.app_id),
-            "interaction_metadata": {"id": interaction["id"], "type": interaction["type"],
-                                     "user": self.member_user, "authorizing_integration_owners": {}},
         }
+        if interaction is not None:
+            who = (interaction.get("member") or {}).get("user") or interaction.get("user")
+            message.update({
+                "application_id": str(self.app_id), "webhook_id": str(self.app_id),
+                "interaction_metadata": {"id": interaction["id"], "type": interaction["type"], "user": who,
+                                         "authorizing_integration_owners": {}},
+            })
         self.messages[message["id"]] = message
         return message
 
@@ -380,27 +578,51 @@ class FakeDiscord:
 
     # -- interactions -------------------------------------------------------------------------------
 
-    def new_interaction(self, kind: int, data: dict[str, Any], message: dict[str, Any] | None = None) -> dict[str, Any]:
+    def new_interaction(self, kind: int, data: dict[str, Any], message: dict[str, Any] | None = None, *,
+                        member: Member | None = None, guild_id: int | str | None = None,
+                        channel_id: int | str | None = None,
+                        app_permissions: int | str | None = None) -> dict[str, Any]:
+        """An interaction as Discord sends it. `member`: who (default: the learner, no roles); `channel_id`:
+        where (default: the message's channel, else the study group; add others with `add_channel`);
+        `guild_id` alone: a channel of that other server; `app_permissions`: the bot's permissions in
+        that channel, which Discord sends as a decimal string."""
         interaction_id = self.snowflake()
         token = f"interaction-token-{interaction_id}"
+        member = member or Member(self.user_id)
+        self.users[str(member.user_id)] = member.user()
+        channel = self._interaction_channel(channel_id or (message or {}).get("channel_id"), guild_id)
         payload: dict[str, Any] = {
             "id": interaction_id, "application_id": str(self.app_id), "type": kind, "data": data,
-            "guild_id": str(self.guild_id), "channel_id": str(self.channel_id),
-            "channel": {"id": str(self.channel_id), "type": 0, "guild_id": str(self.guild_id), "name": "study-group",
-                        "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
-                        "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0},
-            "member": {"user": self.member_user, "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00",
-                       "permissions": "2248473465835073", "deaf": False, "mute": False, "flags": 0,
-                       "pending": False, "nick": None, "avatar": None, "premium_since": None,
-                       "communication_disabled_until": None},
-            "token": token, "version": 1, "app_permissions": "2248473465835073", "locale": "en-US",
-            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": str(self.guild_id)},
-            "context": 0, "attachment_size_limit": 10_485_760,
+            "channel_id": channel["id"], "channel": channel,
+            "token": token, "version": 1, "app_permissions": str(app_permissions or DEFAULT_PERMISSIONS),
+            "locale": "en-US", "entitlements": [], "attachment_size_limit": 10_485_760,
         }
+        if channel["type"] == 1:  # in the bot's DM: a user, no member, no guild
+            payload.update({"user": member.user(), "context": 1,
+                            "authorizing_integration_owners": {"0": str(self.app_id)}})
+        else:
+            payload.update({
+                "guild_id": channel["guild_id"], "guild_locale": "en-US", "context": 0,
+                "authorizing_integration_owners": {"0": channel["guild_id"]},
+                "member": {"user": member.user(), "roles": [str(r) for r in member.roles],
+                           "joined_at": "2024-01-01T00:00:00.000000+00:00", "permissions": str(member.permissions),
+                           "deaf": False, "mute": False, "flags": 0, "pending": False, "nick": None, "avatar": None,
+                           "premium_since": None, "communication_disabled_until": None},
+            })
         if message is not None:
             payload["message"] = message
         self.pending[token] = Pending(payload, time.monotonic(), message["id"] if message else None)
         return payload
+
+    def _interaction_channel(self, channel_id: int | str | None, guild_id: int | str | None) -> dict[str, Any]:
+        if channel_id is not None:
+            channel = self.channels.get(str(channel_id))
+            assert channel is not None, f"channel {channel_id} is unknown; add it with add_channel"
+            return dict(channel)
+        if guild_id is None or str(guild_id) == str(self.guild_id):
+            return dict(self.channels[str(self.channel_id)])
+        found = next((c for c in self.channels.values() if c.get("guild_id") == str(guild_id)), None)
+        return dict(found or self.add_channel(name="general", guild_id=guild_id))
 
     def _command(self, scope: int | None, name: str = "mlops") -> dict[str, Any]:
         for command in self.commands.get(scope, []):
@@ -438,8 +660,11 @@ class FakeDiscord:
             data["guild_id"] = str(scope)
         return data
 
-    async def slash(self, sub: str, *, scope: int | None = None, **values: Any) -> dict[str, Any]:
-        payload = self.new_interaction(2, self.command_data(scope, sub, values))
+    async def slash(self, sub: str, *, scope: int | None = None, member: Member | None = None,
+                    guild_id: int | str | None = None, channel_id: int | str | None = None,
+                    app_permissions: int | str | None = None, **values: Any) -> dict[str, Any]:
+        payload = self.new_interaction(2, self.command_data(scope, sub, values), member=member, guild_id=guild_id,
+                                       channel_id=channel_id, app_permissions=app_permissions)
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -449,10 +674,51 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def click(self, message: dict[str, Any], custom_id: str) -> dict[str, Any]:
+    async def click(self, message: dict[str, Any], custom_id: str, *, member: Member | None = None,
+                    app_permissions: int | str | None = None) -> dict[str, Any]:
+        """A click on a button of that message (pass the current one, e.g. from `channel_messages`, since a
+        removed button cannot be clicked), in the message's channel, by `member`."""
         ids = [c["custom_id"] for row in message["components"] for c in row["components"]]
         assert custom_id in ids, f"{custom_id!r} is not a button of that message"
-        payload = self.new_interaction(3, {"custom_id": custom_id, "component_type": 2}, message)
+        payload = self.new_interaction(3, {"custom_id": custom_id, "component_type": 2}, message, member=member,
+                                       app_permissions=app_permissions)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def modal_submit(self, custom_id: str, values: dict[str, str], *, member: Member | None = None,
+                           app_permissions: int | str | None = None) -> dict[str, Any]:
+        """The member submits the modal the bot last showed with that custom_id (its text inputs' values by
+        input custom_id), as an INTERACTION_CREATE of type 5, where that modal was opened, shaped like it
+        (action rows or labels). Only what Discord's client lets through: required inputs filled, lengths
+        within min/max. A modal opened from a button carries that button's message."""
+        shown = next((m for m in reversed(self.modals) if m.data["custom_id"] == custom_id), None)
+        assert shown is not None, f"the bot showed no modal {custom_id!r}"
+        inputs = {i["custom_id"]: i for i in modal_inputs(shown.data)}
+        unknown = set(values) - set(inputs)
+        assert not unknown, f"the modal has no inputs {sorted(unknown)}"
+        for input_id, spec in inputs.items():
+            value = values.get(input_id, spec.get("value") or "")
+            assert value or not spec.get("required", True), f"{input_id} is required"
+            assert not value or spec.get("min_length", 0) <= len(value) <= spec.get("max_length", 4000), (
+                f"{input_id}: {len(value)} characters is outside min/max_length")
+        ids = itertools.count(1)  # Discord numbers the components it sends back
+
+        def submitted(text_input: dict[str, Any]) -> dict[str, Any]:
+            value = values.get(text_input["custom_id"], text_input.get("value") or "")
+            return {"type": 4, "id": next(ids), "custom_id": text_input["custom_id"], "value": value}
+
+        components: list[dict[str, Any]] = []
+        for component in shown.data["components"]:
+            if component["type"] == 1:
+                components.append({"type": 1, "id": next(ids),
+                                   "components": [submitted(c) for c in component["components"]]})
+            elif component["type"] == 18:
+                components.append({"type": 18, "id": next(ids), "component": submitted(component["component"])})
+        source = shown.interaction
+        message = source.get("message")
+        payload = self.new_interaction(5, {"custom_id": custom_id, "components": components}, message,
+                                       member=member, channel_id=source["channel_id"],
+                                       app_permissions=app_permissions or source["app_permissions"])
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -514,4 +780,85 @@ def embed_problems(data: dict[str, Any]) -> list[str]:
         for component in row.get("components", []):
             if len(component.get("custom_id", "")) > 100 or len(component.get("label", "")) > 80:
                 problems.append("a component breaks a limit")
+    return problems
+
+
+def _length_error(errors: dict[str, Any], path: str, value: Any, low: int, high: int) -> None:
+    if value is None or not low <= len(value) <= high:
+        errors[path] = {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": f"Must be between {low} and {high} "
+                                     "in length."}]}
+
+
+def modal_inputs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The text inputs of a modal, whether in action rows or in labels."""
+    found = []
+    for component in data.get("components") or []:
+        if component.get("type") == 1:
+            found += [c for c in component.get("components") or [] if c.get("type") == 4]
+        elif component.get("type") == 18 and (component.get("component") or {}).get("type") == 4:
+            found.append(component["component"])
+    return found
+
+
+def modal_errors(data: dict[str, Any]) -> dict[str, Any]:
+    """What Discord answers 400 50035 to in a MODAL response, keyed by the field's path as Discord does."""
+    errors: dict[str, Any] = {}
+    _length_error(errors, "data.title", data.get("title"), 1, 45)
+    _length_error(errors, "data.custom_id", data.get("custom_id"), 1, 100)
+    components = data.get("components") or []
+    if not 1 <= len(components) <= 5:
+        errors["data.components"] = {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH",
+                                                  "message": "Must be between 1 and 5 in length."}]}
+    seen: set[str] = set()
+    for i, component in enumerate(components):
+        where = f"data.components.{i}"
+        if component.get("type") == 1:
+            inner = component.get("components") or []
+            if len(inner) != 1 or inner[0].get("type") != 4:
+                errors[where] = {"_errors": [{"code": "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                                              "message": "A modal action row holds exactly one text input."}]}
+                continue
+            text_input, labelled = inner[0], f"{where}.components.0"
+            _length_error(errors, f"{labelled}.label", text_input.get("label"), 1, 45)
+        elif component.get("type") == 18:
+            _length_error(errors, f"{where}.label", component.get("label"), 1, 45)
+            if len(component.get("description") or "") > 100:
+                errors[f"{where}.description"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+                                                               "message": "Must be 100 or fewer in length."}]}
+            text_input, labelled = component.get("component") or {}, f"{where}.component"
+            if text_input.get("type") != 4:
+                continue  # a select in a label: the bot shows none, so nothing more is checked
+        elif component.get("type") == 10:  # a text display
+            continue
+        else:
+            errors[f"{where}.type"] = {"_errors": [{"code": "UNION_TYPE_CHOICES",
+                                                    "message": "This component type is not allowed in a modal."}]}
+            continue
+        for field_name, problem in text_input_problems(text_input, seen).items():
+            errors[f"{labelled}.{field_name}"] = {"_errors": [{"code": "BASE_TYPE_INVALID", "message": problem}]}
+    return errors
+
+
+def text_input_problems(text_input: dict[str, Any], seen: set[str]) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    custom_id = text_input.get("custom_id") or ""
+    if not 1 <= len(custom_id) <= 100:
+        problems["custom_id"] = "Must be between 1 and 100 in length."
+    elif custom_id in seen:
+        problems["custom_id"] = "Component custom id cannot be duplicated."
+    seen.add(custom_id)
+    if text_input.get("style") not in (1, 2):
+        problems["style"] = "Value must be one of (1, 2)."
+    low, high = text_input.get("min_length", 0), text_input.get("max_length", 4000)
+    if not 0 <= low <= 4000:
+        problems["min_length"] = "int value should be between 0 and 4000."
+    if not 1 <= high <= 4000:
+        problems["max_length"] = "int value should be between 1 and 4000."
+    elif low > high:
+        problems["min_length"] = "Must be less than or equal to max_length."
+    value = text_input.get("value")
+    if value is not None and len(value) > min(high, 4000):
+        problems["value"] = f"Must be {min(high, 4000)} or fewer in length."
+    if len(text_input.get("placeholder") or "") > 100:
+        problems["placeholder"] = "Must be 100 or fewer in length."
     return problems
