@@ -284,3 +284,10 @@ def test_a_year_given_as_a_date_says_it_must_be_a_year(write_catalog):
 def test_every_bad_year_says_it_must_be_a_year_like_2015(write_catalog, year, message):
     path = write_catalog(MINIMAL_CATALOG + f"    year: {year}\n")
     assert problems_of(path) == [f"{path}:21: year: {message}"]
+
+
+def test_duplicate_url_ignores_tracking_parameters_a_fragment_and_the_parameter_order(write_catalog):
+    path = write_catalog(MINIMAL_CATALOG.replace("    kind: podcast\n", "    kind: podcast\n"
+                                                 "    url: https://docs.feast.dev/?utm_source=news#top\n"))
+    assert problems_of(path) == [f"{path}:19: url: duplicate URL 'https://docs.feast.dev/?utm_source=news#top', "
+                                 "already used by 'feast'"]
