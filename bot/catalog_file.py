@@ -23,5 +23,8 @@ def catalog_from_environment(env_file: Path = Path(".env")) -> Path | None:
     if value is None and env_file.is_file():
         from dotenv import dotenv_values  # the .env parser pydantic-settings itself uses
 
+        from bot.env_file import check_env_file
+
+        check_env_file(env_file)
         value = dotenv_values(env_file).get(CATALOG_VARIABLE)
     return Path(value.strip()).expanduser() if value and value.strip() else None

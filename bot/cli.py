@@ -80,6 +80,9 @@ def _non_negative(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.plain_output import degrade_unencodable_output
+
+    degrade_unencodable_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -90,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command in ("run", "discord"):
+            if args.command == "run":
+                _hold_early_reloads()
             settings = _settings(args)
             if args.command == "discord":
                 return _discord(args, settings, parser)
@@ -109,10 +114,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return EXIT_ERROR
     except BotError as exc:
-        print(f"mlops-bot: {exc}", file=sys.stderr)
+        print(_masked(f"mlops-bot: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+_EARLY_RELOADS: list[int] = []
+
+
+def _hold_early_reloads() -> None:
+    """SIGHUP's default action ends the process: until the event loop's handler is in place (the catalog
+    loads first, seconds for a large one), a SIGHUP is noted, and served once the bot runs."""
+    import signal
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda *_: _EARLY_RELOADS.append(1))
+
+
+def _masked(line: str) -> str:
+    """The fatal line goes through the same masking as the logs: an error may quote a URL with a password
+    in it, or an API answer that echoes the Authorization header."""
+    import os
+
+    from bot.redact import redact
+
+    names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DISCORD_TOKEN")
+    return redact(line, [os.environ.get(name, "").strip() for name in names])
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -204,6 +232,9 @@ def _search(service: BotService, args: argparse.Namespace, stdin: TextIO, out: T
     results = search_results(service, text, args.limit, args.offset)
     if args.format == "json":
         print(json.dumps(results, ensure_ascii=False, indent=2), file=out)
+    elif not results and args.offset and (found := len(search_results(service, text, 1000))):
+        print(f"No results past --offset {args.offset}: {text!r} has {found} result{'s' if found != 1 else ''} "
+              f"(try --offset {max(0, found - args.limit)}).", file=out)
     elif not results:
         print(f"No results for {text!r}.", file=out)
     else:
@@ -236,8 +267,12 @@ def _run(service: BotService, settings: Settings) -> int:
     store = open_store(settings.database_url)
     try:
         if chat_only:
+            import signal
+
             from bot.adapters.console import run_console
 
+            if hasattr(signal, "SIGHUP"):  # a closed terminal ends the chat, as usual
+                signal.signal(signal.SIGHUP, signal.SIG_DFL)
             return run_console(service, history=Path.home() / ".mlops_bot_history")
 
         try:
@@ -255,12 +290,17 @@ def _run(service: BotService, settings: Settings) -> int:
 
 
 async def _serve_platforms(service: BotService, settings: Settings, store: Store) -> None:
+    import asyncio
+
     from bot.housekeeping import start_housekeeping
     from bot.runner import configured_adapters, serve
 
     scheduler = start_housekeeping(store)
+    if _EARLY_RELOADS:
+        _EARLY_RELOADS.clear()
+        asyncio.get_running_loop().create_task(service.reload_async())
     try:
-        await serve(configured_adapters(service, settings, store), on_reload=service.reload,
+        await serve(configured_adapters(service, settings, store), on_reload=service.reload_async,
                     health_address=(settings.host, settings.port))
     finally:
         scheduler.shutdown(wait=True)  # a running job finishes before the store closes

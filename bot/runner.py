@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import logging
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.errors import BotError, ConfigError
+from bot.errors import BotError, ConfigError, PlatformError
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -25,6 +26,10 @@ if TYPE_CHECKING:  # bot.health serves HTTP with aiohttp, imported only once a p
     from bot.health import HealthCheck, HealthServer, PlatformState
 
 log = logging.getLogger(__name__)
+
+# A platform that has neither connected nor failed by then is reported as failing to start: a start-up
+# wait (a Retry-After of an hour on auth.test, a gateway that never answers) must not hang the bot.
+START_TIMEOUT = 90.0
 
 
 class PlatformAdapter(Protocol):
@@ -57,14 +62,26 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
                 health_address: tuple[str, int] | None = None) -> None:
     """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all.
 
-    SIGHUP calls `on_reload` (the service's catalog reload), the usual signal for "re-read your files".
+    SIGHUP calls `on_reload` (the service's catalog reload), the usual signal for "re-read your files";
+    a coroutine it returns runs as a task. SIGTERM and SIGINT win at any moment, during start-up too.
     `health_address` (HOST, PORT): where to serve the probes when no adapter has an HTTP server.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[Any]] = set()
+
+    def reload() -> None:
+        # The reload itself runs off the signal handler: an async one (the service loads and indexes in a
+        # worker thread) becomes a task, so probes and commands keep being answered meanwhile.
+        result = on_reload() if on_reload is not None else None
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
     handlers: dict[signal.Signals, Callable[[], object]] = {signal.SIGTERM: stop.set, signal.SIGINT: stop.set}
     if on_reload is not None:
-        handlers[signal.SIGHUP] = on_reload
+        handlers[signal.SIGHUP] = reload
     for sig, callback in handlers.items():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, callback)
@@ -81,7 +98,9 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
     started: list[PlatformAdapter] = []
     try:
         for adapter in adapters:
-            await adapter.start()
+            if not await _start(adapter, stop):
+                log.info("stopped while %s was starting", adapter.name)
+                return
             started.append(adapter)
             log.info("%s is running", adapter.name)
         if check is not None and not hosts and health_address is not None:
@@ -111,3 +130,27 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
         for sig in handlers:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+        for task in list(reloads):
+            task.cancel()
+
+
+async def _start(adapter: PlatformAdapter, stop: asyncio.Event) -> bool:
+    """Start `adapter`, unless a stop comes first; False when it did (the start is then cancelled)."""
+    starting = asyncio.ensure_future(adapter.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({starting, stopping}, timeout=START_TIMEOUT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if starting in done:
+        starting.result()  # its PlatformError, if it failed
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, BotError, OSError):
+        await starting
+    with contextlib.suppress(BotError, OSError, TimeoutError):
+        await asyncio.wait_for(adapter.stop(), timeout=10)  # whatever it had opened (a session, a port)
+    if stop.is_set():
+        return False
+    raise PlatformError(f"{adapter.name} did not start within {START_TIMEOUT:.0f} s")

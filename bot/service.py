@@ -6,6 +6,7 @@ last good catalog when a new one is invalid. Adapters never touch the catalog di
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -39,6 +40,8 @@ class BotService:
         self.path = path
         self.command_prefix = command_prefix
         self._ctx = Context(catalog, build_search(catalog), command_prefix)
+        self._reload_lock: asyncio.Lock | None = None
+        self._reload_wanted = False
         _settle()
 
     @classmethod
@@ -76,17 +79,46 @@ class BotService:
 
     def reload(self) -> bool:
         """Re-read the catalog file; on any problem keep serving the last good catalog."""
-        if self.path is None:
+        ctx = self._load()
+        if ctx is None:
             return False
+        self._ctx = ctx
+        gc.freeze()
+        log.info("catalog reloaded: %d resources", len(ctx.catalog))
+        return True
+
+    async def reload_async(self) -> bool:
+        """`reload`, with the load and the index build in a worker thread so that the event loop keeps
+        answering probes and commands meanwhile (a 100,000-resource catalog takes seconds). Reloads
+        asked for while one runs are folded into one more, which then sees the newest file."""
+        if self._reload_lock is None:
+            self._reload_lock = asyncio.Lock()
+        self._reload_wanted = True
+        if self._reload_lock.locked():
+            return False
+        async with self._reload_lock:
+            done = False
+            while self._reload_wanted:
+                self._reload_wanted = False
+                ctx = await asyncio.to_thread(self._load)
+                if ctx is not None:
+                    self._ctx = ctx  # one reference swap: an answer sees the old catalog or the new, whole
+                    # No gc.collect() here, unlike at start: a full collection holds the interpreter lock
+                    # for as long as it takes over the new catalog, which is the stall this avoids.
+                    gc.freeze()
+                    log.info("catalog reloaded: %d resources", len(ctx.catalog))
+                    done = True
+            return done
+
+    def _load(self) -> Context | None:
+        if self.path is None:
+            return None
         try:
             catalog = load_catalog(self.path)
         except CatalogError as exc:
             log.error("catalog reload failed, keeping the last good one:\n%s", exc)
-            return False
-        self._ctx = Context(catalog, build_search(catalog), self.command_prefix)
-        _settle()
-        log.info("catalog reloaded: %d resources", len(catalog))
-        return True
+            return None
+        return Context(catalog, build_search(catalog), self.command_prefix)
 
 
 def _settle() -> None:

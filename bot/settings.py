@@ -65,8 +65,11 @@ def load_settings(**overrides: object) -> Settings:
     """Read the environment and `.env`; a wrong value raises ConfigError naming the setting."""
     from pydantic import ValidationError
 
+    from bot.env_file import check_env_file
     from bot.errors import ConfigError
 
+    if overrides.get("_env_file", ".env") is not None:
+        check_env_file(Path(str(overrides.get("_env_file", ".env"))))
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -94,6 +94,7 @@ def migrate(engine: Engine) -> str:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn
+            logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO is a line per step; ours says it all
             if current is None and _has_release_tables(conn):
                 command.stamp(config, BASELINE)  # a 0.1.0 database: its tables are the baseline's
                 current = BASELINE

@@ -10,8 +10,10 @@ Both start with `auth.test`, so a bad token stops `mlops-bot run` with one line 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -22,13 +24,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.app import ACK_BUDGET, SlackBot, retry_handlers
+from bot.adapters.slack.app import ACK_BUDGET, START_RETRY_WAIT, SlackBot, retry_handlers
 from bot.adapters.slack.verify import is_from_slack
 from bot.errors import ConfigError, PlatformError
 from bot.health import HealthCheck, PlatformState
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
+from bot.storage.database import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY = 256 * 1024
 CONNECT_TIMEOUT = 30.0
 STOP_GRACE = 5.0
+# A connection that has not sent a whole request by then is closed: Slack sends each at once, and
+# a client that trickles bytes (or none) would otherwise hold a connection for an hour.
+IDLE_TIMEOUT = 30.0
 _SIGNING_SECRET = web.AppKey("signing_secret", str)
 
 
@@ -59,6 +65,7 @@ class SlackAdapter:
         self._http: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self.idle_timeout = IDLE_TIMEOUT
 
     # -- start / stop ---------------------------------------------------------------------------------
 
@@ -69,7 +76,9 @@ class SlackAdapter:
             secret = _secret(self.settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         try:
-            web_client = self._web_client(token)
+            # Start-up waits are capped: a Retry-After of an hour on auth.test must not hold the bot (or
+            # its SIGTERM) that long; the runner reports the failure instead.
+            web_client = self._web_client(token, max_wait=START_RETRY_WAIT)
             auth = await self._auth_test(web_client, token)
             # bolt gives each request a copy of this client, with the token from `authorize`, and deep-copies
             # requests for lazy listeners: it must not hold the (uncopyable) shared session. Our listeners
@@ -77,7 +86,8 @@ class SlackAdapter:
             app_client = AsyncWebClient(base_url=self.api_url, retry_handlers=retry_handlers(),
                                         logger=logging.getLogger("bot.adapters.slack.web"))
             self.bot = SlackBot(self.service, self.store, client=app_client, auth=auth,
-                                http=self._http, ack_budget=self.ack_budget)
+                                http=self._http, ack_budget=self.ack_budget,
+                                response_hosts=response_url_hosts(self.settings.slack_api_url))
             if self.mode == "socket":
                 await self._start_socket(web_client)
             else:
@@ -101,20 +111,27 @@ class SlackAdapter:
             await self._http.close()
             self._http = None
 
-    def _web_client(self, token: str | None) -> AsyncWebClient:
+    def _web_client(self, token: str | None, *, max_wait: float | None = None) -> AsyncWebClient:
+        handlers = retry_handlers() if max_wait is None else retry_handlers(max_wait=max_wait)
         return AsyncWebClient(token=token, base_url=self.api_url, session=self._http,
-                              retry_handlers=retry_handlers(), logger=logging.getLogger("bot.adapters.slack.web"))
+                              retry_handlers=handlers, logger=logging.getLogger("bot.adapters.slack.web"))
 
     async def _auth_test(self, client: AsyncWebClient, token: str) -> AuthorizeResult:
+        where = f"the Slack Web API at {mask_url(self.api_url)}"
         try:
             response = await client.auth_test()
         except SlackApiError as exc:
-            error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
-            raise PlatformError(f"Slack rejected SLACK_BOT_TOKEN ({error})",
+            raise PlatformError(_refusal(exc, where, "auth.test", "SLACK_BOT_TOKEN"),
                                 user_message="Slack rejected SLACK_BOT_TOKEN.") from None
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise PlatformError(f"cannot reach the Slack Web API at {self.api_url} "
-                                f"(check SLACK_API_URL and the network): {exc.__class__.__name__}") from None
+            raise PlatformError(f"cannot reach {where} (check SLACK_API_URL and the network): "
+                                f"{exc.__class__.__name__}") from None
+        except (AttributeError, TypeError):
+            # slack_sdk takes any JSON answer for an object; a list makes it fail inside the SDK.
+            raise PlatformError(f"{where} answered auth.test with JSON that is not an object: is SLACK_API_URL "
+                                "a Slack Web API?") from None
+        if not isinstance(response.data, dict):
+            raise PlatformError(f"{where} answered auth.test with something that is not a JSON object")
         if not response.get("bot_id"):
             raise PlatformError("SLACK_BOT_TOKEN is not a bot token (it should start with xoxb-)")
         return AuthorizeResult.from_auth_test_response(auth_test_response=response, bot_token=token)
@@ -128,9 +145,11 @@ class SlackAdapter:
         try:
             opened = await web_client.apps_connections_open(app_token=app_token)
         except SlackApiError as exc:
-            error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
-            raise PlatformError(f"Slack rejected SLACK_APP_TOKEN ({error}); it needs the connections:write scope",
-                                user_message="Slack rejected SLACK_APP_TOKEN.") from None
+            message = _refusal(exc, f"the Slack Web API at {mask_url(self.api_url)}", "apps.connections.open",
+                               "SLACK_APP_TOKEN")
+            if message.startswith("Slack rejected"):
+                message += "; it needs the connections:write scope"
+            raise PlatformError(message, user_message="Slack rejected SLACK_APP_TOKEN.") from None
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise PlatformError(f"cannot open a Socket Mode connection via {self.api_url}: "
                                 f"{exc.__class__.__name__}") from None
@@ -150,7 +169,8 @@ class SlackAdapter:
         app.router.add_post(EVENTS_PATH, self._events)
         (self.health_check or HealthCheck([self])).add_routes(app)
         # No access log: one line per request at 1000 req/s is noise; the service logs each command.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE,
+                                     keepalive_timeout=self.idle_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         try:
@@ -170,6 +190,11 @@ class SlackAdapter:
         if not is_from_slack(request.app[_SIGNING_SECRET], request.headers, body):
             # Forged, unsigned, stale or malformed: not from Slack, and nothing is dispatched.
             return web.json_response({"error": "invalid request"}, status=401)
+        problem = body_problem(body, request.content_type)
+        if problem is not None:
+            # Signed, so it came with our secret, but not a payload Slack sends: bolt would raise on it.
+            log.warning("refused a signed Slack request: %s", problem)
+            return web.json_response({"error": "malformed request"}, status=400)
         retry = request.headers.get("X-Slack-Retry-Num")
         if retry:
             log.info("Slack retry #%s (%s)", retry[:8], request.headers.get("X-Slack-Retry-Reason", "")[:40])
@@ -188,6 +213,56 @@ class SlackAdapter:
                 return PlatformState.CONNECTED
             return PlatformState.RECONNECTING
         return PlatformState.STOPPED
+
+
+def response_url_hosts(api_url: str | None) -> frozenset[tuple[str, str]]:
+    """Where a response_url may point: Slack's hooks host over https, or, with SLACK_API_URL set (a proxy,
+    the tests' fake), that URL's own scheme and host."""
+    if not api_url:
+        return frozenset({("https", "hooks.slack.com")})
+    parts = urlsplit(api_url)
+    return frozenset({(parts.scheme.lower(), parts.netloc.lower().rsplit("@", 1)[-1])})
+
+
+def body_problem(body: bytes, content_type: str) -> str | None:
+    """Why bolt could not read this body as a Slack payload, or None. Mirrors bolt's parse_body."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if not text:
+        return None
+    try:
+        if content_type == "application/json" or text.startswith("{"):
+            data = json.loads(text)
+        elif "payload" in text:
+            payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+            data = json.loads(payload) if payload is not None else {}
+        else:
+            return None  # form fields (a slash command): any text is a valid form
+    except ValueError:
+        return "the payload is not JSON"
+    if not isinstance(data, dict):
+        return f"the payload is JSON {type(data).__name__}, not an object"
+    return None
+
+
+def _refusal(exc: SlackApiError, where: str, method: str, setting: str) -> str:
+    """What answered what: Slack's own refusal names the token; anything else names SLACK_API_URL."""
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.get("error") and status == 200:
+        return f"Slack rejected {setting} ({str(data['error'])[:60]})"
+    if status == 429:
+        return f"{where} rate-limited {method} for longer than the bot waits at start-up; try again later"
+    if isinstance(data, dict) and not data:
+        what = "a body that is not JSON"
+    elif data is None:
+        what = "JSON null"
+    else:
+        what = "an answer without Slack's ok/error fields"
+    return f"{where} answered {method} with HTTP {status} and {what}: is SLACK_API_URL right?"
 
 
 def _secret(value: Any, setting: str) -> str:

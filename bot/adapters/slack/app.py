@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -51,9 +52,49 @@ SHARE_FAILED = Reply(header="Sorry", text="Slack did not accept the shared messa
                      is_error=True)
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """429s wait for Retry-After, dropped connections back off; both sleep with asyncio, never blocking."""
-    return [AsyncConnectionErrorRetryHandler(max_retry_count=2), AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+# Longest Retry-After honoured: at start-up (a wait past it fails the start, which the runner reports)
+# and while running (past it the call fails at once, rather than a member's click waiting minutes).
+START_RETRY_WAIT = 10.0
+RETRY_WAIT = 30.0
+
+
+class CappedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, which sleeps for whatever Retry-After says, refusing waits over `max_wait`."""
+
+    def __init__(self, max_retry_count: int = 2, *, max_wait: float = RETRY_WAIT) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None,
+                               error: Exception | None = None) -> bool:
+        if not await super()._can_retry_async(state=state, request=request, response=response, error=error):
+            return False
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        value = headers.get("retry-after")
+        wait = value[0] if isinstance(value, list) and value else value
+        try:
+            seconds = float(wait) if wait is not None else 1.0
+        except (TypeError, ValueError):
+            seconds = 1.0
+        if seconds > self.max_wait:
+            log.warning("Slack asked to wait %.0f s before retrying %s; not waiting over %.0f s",
+                        seconds, getattr(request, "url", "a call"), self.max_wait)
+            return False
+        return True
+
+
+def retry_handlers(*, max_wait: float = RETRY_WAIT) -> list[AsyncRetryHandler]:
+    """429s wait for Retry-After (up to `max_wait`), dropped connections back off; both sleep with asyncio."""
+    return [AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            CappedRateLimitRetryHandler(max_retry_count=2, max_wait=max_wait)]
+
+
+class _QuietTokenWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment by itself and warns, at every start, that the client
+    we give it wins over that token. It does, by design: the warning says nothing an operator can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
 def _request(body: dict[str, Any], text: str, offset: int = 0) -> Request:
@@ -90,8 +131,10 @@ class SlackBot:
     """Owns the AsyncApp and its listeners; HTTP and Socket Mode both dispatch into `app`."""
 
     def __init__(self, service: BotService, store: Store, *, client: AsyncWebClient, auth: AuthorizeResult,
-                 http: aiohttp.ClientSession, ack_budget: float = ACK_BUDGET) -> None:
+                 http: aiohttp.ClientSession, ack_budget: float = ACK_BUDGET,
+                 response_hosts: frozenset[tuple[str, str]] = frozenset({("https", "hooks.slack.com")})) -> None:
         self.service = service
+        self.response_hosts = response_hosts
         self.store = store
         self.http = http
         self.ack_budget = ack_budget
@@ -102,9 +145,12 @@ class SlackBot:
             # A closure, not a method: bolt fills every parameter it finds by name, `self` included.
             return auth
 
+        bolt_logger = logging.getLogger("bot.adapters.slack.bolt")
+        if not any(isinstance(f, _QuietTokenWarning) for f in bolt_logger.filters):
+            bolt_logger.addFilter(_QuietTokenWarning())
         self.app = AsyncApp(
             name="mlops-bot",
-            logger=logging.getLogger("bot.adapters.slack.bolt"),
+            logger=bolt_logger,
             client=client,
             # auth.test ran once at start-up; reusing its result spares every request a Web API call.
             authorize=authorize,
@@ -232,7 +278,7 @@ class SlackBot:
 
     async def post(self, response_url: object, message: dict[str, Any]) -> None:
         """POST to a response_url (retrying 429s and dropped connections); PlatformError if refused."""
-        if not isinstance(response_url, str) or not response_url.startswith(("https://", "http://")):
+        if not isinstance(response_url, str) or not self._may_post_to(response_url):
             raise PlatformError("the payload has no usable response_url")
         client = AsyncWebhookClient(url=response_url, session=self.http, retry_handlers=retry_handlers(),
                                     logger=logging.getLogger("bot.adapters.slack.webhook"))
@@ -242,6 +288,17 @@ class SlackBot:
             raise PlatformError(f"response_url unreachable: {exc.__class__.__name__}") from exc
         if response.status_code != 200:
             raise PlatformError(f"response_url answered {response.status_code}: {response.body[:200]}")
+
+    def _may_post_to(self, url: str) -> bool:
+        """Only where Slack's response URLs live (a signed payload is still only as safe as its secret):
+        never elsewhere, never with user info that would send credentials along."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            return False
+        return (parts.scheme.lower(), parts.netloc.lower()) in self.response_hosts
 
     @contextlib.asynccontextmanager
     async def _tracked(self) -> AsyncIterator[None]:
