@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
 
 from bot.adapters.discord import DiscordAdapter
 from bot.service import BotService
@@ -62,3 +68,27 @@ async def bot(make_adapter: Callable[..., DiscordAdapter]) -> AsyncIterator[Disc
     await adapter.start()
     yield adapter
     await adapter.stop()
+
+
+@pytest.fixture
+async def plain_client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
+    """A bare discord.py Client logged in and connected to the fake (no bot code), with mentions off
+    as the bot sets them: for tests of the fake itself. REST and gateway URLs are pointed at the fake
+    the way DiscordAdapter does it, and put back afterwards."""
+    saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    Route.BASE = fake.base_url
+    client = discord.Client(intents=discord.Intents(guilds=True), allowed_mentions=discord.AllowedMentions.none())
+    task: asyncio.Task[None] | None = None
+    try:
+        await client.login(fake.token)
+        _, url, _ = await client.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        task = asyncio.create_task(client.connect(reconnect=False))
+        await asyncio.wait_for(client.wait_until_ready(), 10)
+        yield client
+    finally:
+        await client.close()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, discord.DiscordException, OSError):
+                await asyncio.wait_for(task, 5)
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved

@@ -2,8 +2,10 @@
 
 It behaves the way Discord does where discord.py cares: JSON answers carry Content-Type exactly
 `application/json`, 429s carry `Via` and `retry_after`, an interaction must get its first response
-within 3 seconds and only one, the gateway sends HELLO, answers IDENTIFY with READY, heartbeats with
-ACKs and RESUME with RESUMED. It also checks what it is sent: options against the synced command
+within 3 seconds and only one, the gateway sends HELLO, answers IDENTIFY with READY and a GUILD_CREATE
+per guild (roles and channels, which discord.py caches), heartbeats with ACKs and RESUME with RESUMED.
+Channel messages honour `enforce_nonce`; scripted channel errors and closed DMs answer with Discord's
+status and JSON error code, which discord.py turns into Forbidden/NotFound with `.code`. It also checks what it is sent: options against the synced command
 definitions, embeds against Discord's limits, and that every message disables mentions.
 """
 
@@ -136,6 +138,7 @@ class FakeDiscord:
         self.dm_channels: dict[str, str] = {}  # user ID -> DM channel ID
         self.dms_refused: set[str] = set()  # users whose DMs answer 50007
         self.users: dict[str, dict[str, Any]] = {}
+        self.roles: dict[str, list[dict[str, Any]]] = {}  # guild ID -> roles beyond @everyone
         self.modals: list[ShownModal] = []
         self._nonces: dict[tuple[str, str], tuple[float, str]] = {}  # (channel, nonce) -> (when, message)
         self.clock: Callable[[], float] = time.monotonic  # for the nonce window
@@ -213,6 +216,39 @@ class FakeDiscord:
                    "flags": 0}
         self.channels[channel["id"]] = channel
         return channel
+
+    def add_role(self, name: str, *, guild_id: int | str | None = None, permissions: int | str = 0) -> str:
+        """A role of that guild (e.g. "Moderators"); its ID, for `Member(roles=[...])`. Add roles before the
+        bot connects: the GUILD_CREATE sent after READY carries them, and discord.py caches them there."""
+        role_id = self.snowflake()
+        self.roles.setdefault(str(guild_id or self.guild_id), []).append(
+            {"id": role_id, "name": name, "color": 0, "colors": {"primary_color": 0}, "hoist": False,
+             "position": 1, "permissions": str(permissions), "managed": False, "mentionable": False, "flags": 0})
+        return role_id
+
+    def guilds(self) -> list[str]:
+        return list(dict.fromkeys([str(self.guild_id), *(c["guild_id"] for c in self.channels.values()
+                                                          if c.get("guild_id"))]))
+
+    def guild_create(self, guild_id: str) -> dict[str, Any]:
+        """What Discord sends, with the GUILDS intent, for each guild after READY: the roles and channels."""
+        everyone = {"id": guild_id, "name": "@everyone", "color": 0, "hoist": False, "position": 0,
+                    "permissions": "2248473465835073", "managed": False, "mentionable": False, "flags": 0}
+        return {
+            "id": guild_id, "name": f"guild {guild_id}", "icon": None, "owner_id": str(self.user_id),
+            "unavailable": False, "member_count": 2, "large": False, "joined_at": "2024-01-01T00:00:00.000000+00:00",
+            "roles": [everyone, *self.roles.get(guild_id, [])], "emojis": [], "stickers": [], "features": [],
+            "channels": [{k: v for k, v in c.items() if k != "guild_id"} for c in self.channels.values()
+                         if c.get("guild_id") == guild_id],
+            "threads": [], "members": [], "voice_states": [], "presences": [], "stage_instances": [],
+            "guild_scheduled_events": [], "soundboard_sounds": [], "verification_level": 0,
+            "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
+            "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
+            "public_updates_channel_id": None, "preferred_locale": "en-US", "premium_tier": 0,
+            "premium_subscription_count": 0, "nsfw_level": 0, "afk_channel_id": None, "afk_timeout": 300,
+            "description": None, "banner": None, "splash": None, "discovery_splash": None, "vanity_url_code": None,
+            "max_members": 500000, "application_id": None, "premium_progress_bar_enabled": False,
+        }
 
     def fail_channel(self, channel_id: int | str, error: str, *, times: int | None = None,
                      methods: tuple[str, ...] = ("POST", "PATCH", "GET")) -> None:
@@ -551,10 +587,12 @@ class FakeDiscord:
         self.session_id = f"session-{len(self.identifies)}"
         self.seq = 0
         await self._send(ws, "READY", {
-            "v": 10, "user": self.bot_user, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "v": 10, "user": self.bot_user, "guilds": [{"id": g, "unavailable": True} for g in self.guilds()],
             "session_id": self.session_id, "resume_gateway_url": self.gateway_url, "shard": [0, 1],
             "application": {"id": str(self.app_id), "flags": 0},
         })
+        for guild_id in self.guilds():
+            await self._send(ws, "GUILD_CREATE", self.guild_create(guild_id))
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         self.resumes.append(data)
