@@ -14,9 +14,16 @@ from functools import lru_cache
 from itertools import pairwise
 
 # Words that say nothing about which resource is meant; dropped unless a query has nothing else.
+# The second group is how members ask (how do I, is there any good, which ... do you recommend): a
+# question's filler, dropped on both sides so that it never counts for or against a match.
 STOPWORDS: frozenset[str] = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "i", "in", "into", "is", "it", "its",
     "me", "my", "of", "on", "or", "the", "to", "via", "vs", "what", "with", "about", "resource", "resources",
+    "am", "any", "anything", "best", "can", "could", "did", "do", "does", "find", "give", "good", "great", "has",
+    "have", "here", "im", "know", "like", "looking", "more", "most", "need", "please", "recommend",
+    "recommendation", "recommendations", "recommended", "should", "show", "some", "something", "suggest",
+    "suggestion", "suggestions", "tell", "that", "there", "these", "this", "those", "top", "want", "wanna", "was",
+    "we", "were", "where", "which", "who", "whats", "would", "you", "your",
 ))
 
 # Domain abbreviations: when the long form appears, the short form is added as a term (both sides),
@@ -74,12 +81,16 @@ def plain_words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(fold(text))]
 
 
+_DOUBLED = frozenset("bdgmnprt")  # logging -> logg -> log, mapping -> map; not ll, ss (install, pass)
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light, predictable stemmer: plurals, -ing, -ed, and a final -e.
+    """A light, predictable stemmer: plurals, -ing, -ed, -er, -ment, -tion, and a final -e.
 
     Deliberately crude (no dictionary): it only has to send a word and its everyday variants to the
-    same term, on both sides, and leave short words (ml, dvc, aws) alone.
+    same term, on both sides (tracking, tracker -> track; versioning -> version; deployments -> deploy;
+    orchestration, orchestrate -> orchestrat), and leave short words (ml, dvc, aws) alone.
     """
     if len(word) <= 3 or word.isdigit():
         return word
@@ -91,8 +102,14 @@ def stem(word: str) -> str:
         word = word[:-1]
     if word.endswith("ing") and len(word) >= 7:
         word = word[:-3]
-    elif word.endswith("ed") and len(word) >= 6:
+    elif (word.endswith("ed") and len(word) >= 6) or (word.endswith("er") and len(word) >= 7):
         word = word[:-2]
+    elif word.endswith("ment") and len(word) >= 9:
+        word = word[:-4]
+    elif word.endswith("tion") and len(word) >= 8:
+        word = word[:-3]
+    if len(word) >= 4 and word[-1] == word[-2] and word[-1] in _DOUBLED:
+        word = word[:-1]
     if word.endswith("e") and len(word) >= 5:
         word = word[:-1]
     return word
@@ -183,3 +200,53 @@ def analyze_query(text: str) -> QueryText:
     seq = [w for w in plain if w not in STOPWORDS]
     found_pairs = list(dict.fromkeys(stem(a + b) for a, b in pairwise(seq)))
     return QueryText(list(out.items()), found_pairs, "".join(seq or plain), plain)
+
+
+# Words that say what kind of thing a member wants (listen -> podcasts): they steer, as stems.
+_KIND_HINTS: dict[str, tuple[str, ...]] = {
+    "listen": ("podcast",), "podcast": ("podcast",), "audio": ("podcast",),
+    "watch": ("video", "conference"), "video": ("video", "conference"), "talk": ("video", "conference"),
+    "youtube": ("video",), "conference": ("conference",),
+    "read": ("book", "paper", "blog", "article"), "book": ("book",), "paper": ("paper",),
+    "blog": ("blog",), "article": ("article", "blog"),
+    "course": ("course",), "learn": ("course",), "class": ("course",), "lesson": ("course",),
+    "tutorial": ("tutorial",), "hands": ("tutorial", "project"),
+    "email": ("newsletter",), "weekly": ("newsletter",), "newsletter": ("newsletter",),
+    "subscribe": ("newsletter",),
+    "ask": ("community",), "help": ("community",), "question": ("community",), "discuss": ("community",),
+    "chat": ("community",), "forum": ("community",), "community": ("community",), "hang": ("community",),
+    "meet": ("community",), "people": ("community",),
+    "certificate": ("certification",), "certification": ("certification",), "certified": ("certification",),
+    "exam": ("certification",),
+    "tool": ("tool",), "library": ("tool",), "framework": ("tool",),
+}
+KIND_HINTS: dict[str, tuple[str, ...]] = {stem(w): kinds for w, kinds in _KIND_HINTS.items()}
+
+
+def kind_hints(words: list[str]) -> tuple[list[str], frozenset[str]]:
+    """The words of a query that ask for a kind of resource, and those kinds."""
+    found = [w for w in words if stem(w) in KIND_HINTS]
+    return found, frozenset(k for w in found for k in KIND_HINTS[stem(w)])
+
+
+_URL_NOISE = frozenset(("http", "https", "www", "com", "org", "net", "io", "html", "htm", "pdf", "php", "index",
+                        "en", "us", "latest", "file", "files", "view", "site", "page", "paper"))
+_URL_PART = re.compile(r"[a-z0-9]+")
+
+
+def url_words(url: str) -> str:
+    """The words of a link address worth searching: the host's names and the path's segments, each as
+    typed (a repository's name, `madewithml`) and split (`mlops-basics` -> mlops basics), without the
+    scheme, `www`, top-level domains and opaque ids (hashes, numbers)."""
+    rest = url.split("://", 1)[-1].lower()
+    host, _, path = rest.partition("/")
+    names = host.split(".")
+    parts = names[:-1] if len(names) > 1 else names
+    out: list[str] = []
+    for segment in (*parts, *re.split(r"[/?#=&]+", path)):
+        pieces = [p for p in _URL_PART.findall(segment)
+                  if p not in _URL_NOISE and not (any(c.isdigit() for c in p) and (len(p) >= 5 or p.isdigit()))]
+        out += pieces
+        if len(pieces) > 1:
+            out.append("".join(pieces))
+    return " ".join(dict.fromkeys(out))

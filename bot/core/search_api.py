@@ -49,6 +49,9 @@ class SearchPage:
     categories: tuple[Category, ...] = field(default=())  # nearest categories, filled when nothing matched
     # More may match than `total`: with very common words only the strongest postings are scored.
     total_is_floor: bool = False
+    # Words of the member's query that matched nothing (filler aside): "I couldn't use: x, y". The hits are
+    # then the best partial matches of the other words.
+    unmatched: tuple[str, ...] = ()
 
     @property
     def has_more(self) -> bool:

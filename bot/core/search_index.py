@@ -23,6 +23,7 @@ import math
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from itertools import pairwise
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
@@ -34,10 +35,12 @@ from bot.core.normalize import (
     analyze,
     analyze_query,
     key,
+    kind_hints,
     pairs,
     plain_words,
     stem,
     terms,
+    url_words,
 )
 from bot.core.search_api import Completion, Hit, SearchPage, SearchQuery
 
@@ -51,12 +54,16 @@ W_KIND = 5.0
 W_PROVIDER = 4.0
 W_SUMMARY = 3.0
 W_NOTES = 2.0
+W_LINK = 2.5  # words of link addresses and labels: a repository's name is how some members know a tool
+W_CATEGORY_TEXT = 1.5  # the category's description: what every resource in it is for
 EXTRA_FIELD = 0.2  # share of a further field's weight added to the best field's
 MAX_VALUE = 15.0  # a term's value is capped here before normalising to 0..1
 
 # Field numbers (bits of a mask) and their weights.
-F_TITLE, F_ALIAS, F_AUTHOR, F_TAG, F_CATEGORY, F_KIND, F_PROVIDER, F_SUMMARY, F_NOTES = range(9)
-FIELD_WEIGHTS = (W_TITLE, W_ALIAS, W_AUTHOR, W_TAG, W_CATEGORY, W_KIND, W_PROVIDER, W_SUMMARY, W_NOTES)
+(F_TITLE, F_ALIAS, F_AUTHOR, F_TAG, F_CATEGORY, F_KIND, F_PROVIDER, F_SUMMARY, F_NOTES, F_LINK,
+ F_CATEGORY_TEXT) = range(11)
+FIELD_WEIGHTS = (W_TITLE, W_ALIAS, W_AUTHOR, W_TAG, W_CATEGORY, W_KIND, W_PROVIDER, W_SUMMARY, W_NOTES, W_LINK,
+                 W_CATEGORY_TEXT)
 
 
 def _mask_value(mask: int) -> float:
@@ -72,6 +79,9 @@ PAIR_BONUS = 0.15  # adjacent query words found together in a field, scaled by t
 EXACT_BONUS = 0.5  # the whole query equals a title or an alias
 NO_LINK_FACTOR = 0.85
 INTENT_BONUS = 0.3  # the query names the resource's (large) category
+KIND_BONUS = 0.25  # the query says what kind of thing it wants (listen -> podcasts)
+KIND_FALLBACK = 200  # nothing else matched: this many resources of the wanted kinds, in catalog order
+RUN_TOGETHER = 8  # an unknown word this long may be several words typed as one (hiddentechnicaldebt)
 CURATED_CATEGORY = 50  # a category this small is shown in the catalog's order when named
 MAX_SCORE = 1.0 + EXACT_BONUS + 2 * PAIR_BONUS + INTENT_BONUS  # for mapping scores onto 0..100
 
@@ -118,6 +128,7 @@ class IndexedSearch:
         self._n = n
         categories = {c.id: c for c in catalog.categories}
         category_text = {cid: " ".join((c.id, c.title, *c.aliases)) for cid, c in categories.items()}
+        category_about = {cid: c.description for cid, c in categories.items() if c.description}
 
         lists: dict[str, tuple[list[int], list[float]]] = {}
         self._keys: dict[str, list[int]] = {}  # squeezed title/alias -> resources
@@ -167,6 +178,14 @@ class IndexedSearch:
             add(r.summary, F_SUMMARY, with_pairs=False, repeats=False)
             for note in r.notes:
                 add(note, F_NOTES, with_pairs=False)
+            about = category_about.get(r.category)
+            if about:
+                add(about, F_CATEGORY_TEXT, with_pairs=False)
+            if r.url:
+                add(url_words(r.url), F_LINK, with_pairs=False, repeats=False)
+            for link in r.links:
+                add(link.label, F_LINK, with_pairs=False)
+                add(url_words(link.url), F_LINK, with_pairs=False, repeats=False)
 
             for term, mask in fields.items():
                 entry = lists.get(term)
@@ -396,29 +415,45 @@ class IndexedSearch:
         return cands, cut
 
     def _score(self, query: QueryText, allowed: list[set[int] | None]
-               ) -> tuple[dict[int, float], list[list[str]], dict[str, str], list[int]]:
+               ) -> tuple[dict[int, float], list[list[str]], dict[str, str], list[int], list[str]]:
         """Score the resources that share terms with the query (within `allowed`, one set per segment).
 
-        Also returns, per query term, the vocabulary terms it was matched to, the typos fixed, and where
-        posting lists were cut short (see _candidates). Documents are numbered across segments.
+        Also returns, per query term that matched something, the vocabulary terms it was matched to; the
+        typos fixed; where posting lists were cut short (see _candidates); and the query's words that
+        matched nothing at all. Those weigh nothing: a word no resource has cannot tell resources apart,
+        and counting it would only sink every partial match below the floor. Documents are numbered
+        across segments.
         """
         fixes: dict[str, str] = {}
         weights: list[float] = []
         matched: list[list[str]] = []
+        unmatched: list[str] = []
         plan: list[tuple[float, list[tuple[str, float]]]] = []
+        seq = [w for w in query.plain if w not in STOPWORDS]
+        in_phrase: dict[str, str] = {}  # word -> the indexed compound it forms with a neighbour (kf serving)
+        for a, b in pairwise(seq):
+            if self._known(compound := stem(a + b)):
+                in_phrase.setdefault(a, compound)
+                in_phrase.setdefault(b, compound)
         for term, word in query.terms:
             expansions, fixed = self._expand(term, word)
+            if not expansions:
+                if word in in_phrase:  # used, through the compound it forms with its neighbour
+                    weights.append(self._idf(term))
+                    matched.append([in_phrase[word]])
+                else:
+                    unmatched.append(word)
+                continue
             matched.append([exp for exp, _ in expansions])
             if fixed:
                 fixes[word] = fixed
-            idf = self._idf(expansions[0][0] if expansions else term)
+            idf = self._idf(expansions[0][0])
             weights.append(idf)
-            if expansions:
-                plan.append((idf, expansions))
+            plan.append((idf, expansions))
         total = sum(weights) or 1.0
         if len(self._parts) == 1:
             scores, cut = self._score_segment(query, plan, total, allowed[0], fixes, self.max_candidates)
-            return scores, matched, fixes, cut
+            return scores, matched, fixes, cut, unmatched
         scores = {}
         cut = []
         for (off, seg), seg_allowed in zip(self._parts, allowed, strict=True):
@@ -427,7 +462,7 @@ class IndexedSearch:
             found, seg_cut = seg._score_segment(query, seg_plan, total, seg_allowed, fixes, self.max_candidates)
             scores.update({off + d: v for d, v in found.items()} if off else found)
             cut += [off + d for d in seg_cut]
-        return scores, matched, fixes, cut
+        return scores, matched, fixes, cut, unmatched
 
     def _score_segment(self, query: QueryText, plan: list[tuple[float, list[tuple[str, float]]]], total: float,
                        allowed: set[int] | None, fixes: dict[str, str], bound: int
@@ -509,23 +544,63 @@ class IndexedSearch:
             return []
         return sorted(found, key=self._category_rank.__getitem__)  # in catalog order
 
-    def _category_members(self, cid: str, docs: Iterable[int]) -> set[int]:
-        """Those of `docs` (numbered across segments) in category `cid`."""
+    def _members(self, index: str, value: str, docs: Iterable[int]) -> set[int]:
+        """Those of `docs` (numbered across segments) whose `index` (_by_category, _by_kind) is `value`."""
         if len(self._parts) == 1:
-            return self._by_category.get(cid, set()) & set(docs)
+            return getattr(self, index).get(value, set()) & set(docs)
         out: set[int] = set()
         ends = [off for off, _ in self._parts[1:]] + [self._n]
         for (off, seg), end in zip(self._parts, ends, strict=True):
-            members = seg._by_category.get(cid, set())
+            members = getattr(seg, index).get(value, set())
             out.update(d for d in docs if off <= d < end and d - off in members)
         return out
+
+    def _known_word(self, word: str) -> bool:
+        return any(word in seg._word_term for _, seg in self._parts)
+
+    def _segment(self, word: str) -> list[str] | None:
+        """`word` as the fewest indexed words (and stopwords) typed together, if it is made of two or more
+        of them: madewithml -> made with ml, hiddentechnicaldebt -> hidden technical debt."""
+        n = len(word)
+        best: list[tuple[str, ...] | None] = [None] * (n + 1)
+        best[0] = ()
+        for i in range(n):
+            head = best[i]
+            if head is None:
+                continue
+            for j in range(i + 2, min(n, i + 24) + 1):
+                piece = word[i:j]
+                if piece in STOPWORDS or self._known_word(piece):
+                    found = best[j]
+                    if found is None or len(head) + 1 < len(found):
+                        best[j] = (*head, piece)
+        pieces = best[n]
+        if pieces is None or sum(p not in STOPWORDS for p in pieces) < 2:
+            return None
+        return list(pieces)
+
+    def _split_run_together(self, analysis: QueryText) -> QueryText:
+        """The query with each unknown long word that is several indexed words typed as one split into
+        them (a typo, which has a near indexed word, is left to the fuzzy match)."""
+        out: list[str] = []
+        changed = False
+        for word in analysis.plain:
+            if (len(word) >= RUN_TOGETHER and word not in STOPWORDS and not self._known(stem(word))
+                    and not self._near_words(word, 1)):
+                pieces = self._segment(word)
+                if pieces:
+                    out += pieces
+                    changed = True
+                    continue
+            out.append(word)
+        return analyze_query(" ".join(out)) if changed else analysis
 
     def search(self, query: SearchQuery, *, limit: int = 5, offset: int = 0) -> SearchPage:
         limit = max(0, limit)
         offset = max(0, offset)
         allowed = [seg._allowed(query) for _, seg in self._parts]
         text = query.text.strip()
-        analysis = analyze_query(text)
+        analysis = self._split_run_together(analyze_query(text))
         if not analysis.terms:
             if not query.has_filters:
                 return SearchPage(hits=(), total=0, offset=offset, categories=self.nearest_categories(text))
@@ -534,7 +609,18 @@ class IndexedSearch:
             page = tuple(Hit(self._resource(d), 100.0) for d in ordered[offset:offset + limit])
             return SearchPage(hits=page, total=len(ordered), offset=offset,
                               categories=() if ordered else self.nearest_categories(text))
-        scores, matched, fixes, cut = self._score(analysis, allowed)
+        scores, matched, fixes, cut, unmatched = self._score(analysis, allowed)
+        hint_words, wanted_kinds = kind_hints(analysis.plain)
+        if wanted_kinds:  # listen, watch, read...: what kind of thing is wanted steers the ranking
+            if not scores:  # and when nothing else matched, it is the whole request
+                fallback = [off + d for kind in sorted(wanted_kinds) for (off, seg), docs in
+                            zip(self._parts, allowed, strict=True)
+                            for d in sorted(seg._by_kind.get(kind, ()))[:KIND_FALLBACK] if docs is None or d in docs]
+                scores = dict.fromkeys(sorted(fallback)[:KIND_FALLBACK], MIN_SCORE)
+            for kind in wanted_kinds:
+                for d in self._members("_by_kind", kind, scores.keys()):
+                    scores[d] += KIND_BONUS
+            unmatched = [w for w in unmatched if w not in hint_words]
         for off, seg in self._parts:
             linked = seg._linked
             for d in scores:
@@ -549,7 +635,7 @@ class IndexedSearch:
             if len(docs) <= CURATED_CATEGORY:
                 intended += docs
             else:  # every scored member of the category, wherever it stands in the catalog
-                for d in self._category_members(cid, scores.keys()):
+                for d in self._members("_by_category", cid, scores.keys()):
                     scores[d] += INTENT_BONUS
         intended.sort()
         if query.has_filters:
@@ -578,7 +664,7 @@ class IndexedSearch:
         did_you_mean = self.did_you_mean(text, fixes) if fixes or not total else None
         return SearchPage(hits=tuple(hits), total=total, offset=offset, did_you_mean=did_you_mean,
                           categories=() if total else self.nearest_categories(text),
-                          total_is_floor=total_is_floor)
+                          total_is_floor=total_is_floor, unmatched=tuple(dict.fromkeys(unmatched)))
 
     def did_you_mean(self, text: str, fixes: dict[str, str] | None = None) -> str | None:
         """The query with each unknown word replaced by the nearest indexed word, if any changed."""
