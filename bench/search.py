@@ -33,6 +33,66 @@ from bot.core.catalog import Catalog  # noqa: E402
 
 REPEAT = 5  # each query of the mix is run this many times for the engine's percentiles
 
+# Questions as members type them, with the ids of the shipped catalog's resources that answer them.
+# QUESTIONS is the project's question sample (the issue 13 relevance file, copied in: the bench never
+# reads ../shared); HELD_OUT_QUESTIONS were written apart from it, in other words and on other topics,
+# to tell whether a change helps questions in general or only the sample's.
+QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("what tools can I use to log metrics of my experiments", ("mlflow", "weights-and-biases", "neptune-ai")),
+    ("I want to serve a pytorch model behind an api", ("torchserve",)),
+    ("any good books for getting started with mlops", ("introducing-mlops",)),
+    ("which podcasts do you recommend", ("mlops-community-podcast", "practical-ai", "twiml-ai-podcast")),
+    ("how do big companies run machine learning in production",
+     ("uber-michelangelo", "netflix-ml-infrastructure", "airbnb-bighead", "linkedin-pro-ml")),
+    ("is there a free course that teaches the whole lifecycle", ("made-with-ml", "full-stack-deep-learning")),
+    ("how can I keep track of dataset versions", ("dvc",)),
+    ("what is the maturity model google talks about", ("google-cloud-mlops",)),
+    ("where do mlops people hang out online", ("mlops-community-slack", "reddit-mlops")),
+    ("research on the hidden costs of machine learning",
+     ("hidden-technical-debt-in-ml-systems", "ml-high-interest-credit-card")),
+)
+HELD_OUT_QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("where can I listen to interviews with mlops practitioners",
+     ("mlops-community-podcast", "practical-ai", "twiml-ai-podcast")),
+    ("is there a weekly email about AI news", ("the-batch", "mlops-newsletter", "ml-news-andriy-burkov")),
+    ("how do I deploy a tensorflow model", ("tensorflow-serving",)),
+    ("what should I read about technical debt in ml systems",
+     ("hidden-technical-debt-in-ml-systems", "ml-high-interest-credit-card")),
+    ("which feature store works best on aws", ("amazon-sagemaker-feature-store",)),
+    ("I need a certification in machine learning on google cloud",
+     ("gcp-professional-ml-engineer", "tensorflow-certificate")),
+    ("how do I run my models on kubernetes", ("kserve",)),
+    ("can you recommend recorded talks from mlops conferences",
+     ("mlops-world", "applied-ml-summit", "mlsys-conference")),
+    ("how should I document my models for transparency", ("model-cards-for-model-reporting",)),
+    ("good ci/cd tools for ml pipelines", ("github-actions", "gitlab-ci-cd", "dvc")),
+    ("where can I ask questions about mlflow", ("stack-overflow",)),
+    ("youtube channels to watch about mlops",
+     ("mlops-community-youtube", "weights-and-biases-youtube", "neptune-ai-youtube")),
+    ("how does netflix do machine learning", ("netflix-ml-infrastructure", "netflix-techblog")),
+    ("I want hands-on examples to learn experiment tracking", ("mlflow-examples",)),
+    ("why does data quality matter so much in high stakes ai", ("data-cascades-in-high-stakes-ai",)),
+    ("how to version my data and models", ("dvc",)),
+    ("a template repository for an end to end ml project", ("full-stack-ml-project-template",)),
+    ("serving models on nvidia gpus", ("nvidia-triton",)),
+    ("which book teaches reliability engineering for ml", ("reliable-machine-learning",)),
+    ("a curated list of mlops tools", ("awesome-mlops",)),
+    ("which course by andrew ng covers production ml", ("deeplearning-ai-mlops-specialization",)),
+    ("compare and visualize training runs with my team", ("weights-and-biases", "mlflow", "neptune-ai")),
+)
+
+
+def relevance(search, cases) -> tuple[float, float]:
+    """hit@1 and recall@5 (found in the top five / min(5, relevant)) of `search(text) -> [ids]` on `cases`,
+    as the project's relevance script scores them."""
+    hit1 = recall5 = 0.0
+    for text, relevant in cases:
+        top = search(text)[:5]
+        hit1 += bool(top) and top[0] in relevant
+        recall5 += sum(r in top for r in relevant) / min(5, len(relevant))
+    return hit1 / len(cases), recall5 / len(cases)
+
+
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

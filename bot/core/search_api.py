@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.catalog import Catalog, Category, Resource
+
+if TYPE_CHECKING:
+    from bot.core.search_fusion import SemanticRanker
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,14 @@ class SearchEngine(Protocol):
         ...
 
 
-def build_search(catalog: Catalog) -> SearchEngine:
-    """The engine the bot uses; built once per catalog load."""
+def build_search(catalog: Catalog, semantic: SemanticRanker | None = None) -> SearchEngine:
+    """The engine the bot uses; built once per catalog load. With a semantic ranker (bot.semantic's
+    `load_semantic(catalog)`), its ranking by meaning is fused with the lexical one."""
     from bot.core.search_index import IndexedSearch
 
-    return IndexedSearch(catalog)
+    lexical = IndexedSearch(catalog)
+    if semantic is None:
+        return lexical
+    from bot.core.search_fusion import FusedSearch
+
+    return FusedSearch(lexical, semantic)

@@ -1,0 +1,197 @@
+"""The semantic layer's model: a static embedding model shipped inside a PyPI package, loaded offline.
+
+`load_semantic(catalog, cache_dir=...)` returns a `SemanticRanker` for `bot.core.search_fusion`, or
+None (logged once) when the optional extra is not installed: `pip install 'mlops-bot[semantic]'`.
+
+The model is WordLlama's l2_supercat (the `wordllama` package bundles its token embeddings and its
+tokenizer). Only its files are read: numpy, tokenizers and safetensors do the work, so nothing is ever
+fetched from a model hub, and the wordllama package itself (which would try to) is never imported. A
+static model embeds a text as the mean of its tokens' vectors: a lookup, about 0.05 ms a query, no
+neural network to run. Its vectors are trained Matryoshka-style, so the first DIM of 256 dimensions are
+a smaller model of their own; see bench/search.py for the comparison with other candidates.
+
+Resource vectors are computed when the catalog loads, cached as a .npy file named by the model and
+the hash of the texts embedded (a changed catalog gets new vectors, an unchanged one loads them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.core.catalog import Catalog, Category, Resource
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL = "wordllama-l2-supercat"
+DIM = 128  # of 256: as good on the question sets, half the memory and time per query at 100,000
+DEFAULT_CACHE = Path("var")
+_warned = False
+
+
+class StaticEmbedder:
+    """Texts -> unit vectors: the mean of their tokens' vectors (a static embedding model)."""
+
+    def __init__(self, tokenizer: object, table: np.ndarray, name: str) -> None:
+        self.tokenizer = tokenizer
+        self.table = table  # float32 (vocabulary, dim)
+        self.name = name
+
+    @property
+    def dim(self) -> int:
+        return int(self.table.shape[1])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):  # type: ignore[attr-defined]
+            ids = [t for t, m in zip(encoding.ids, encoding.attention_mask, strict=True) if m]
+            if ids:
+                out[i] = self.table[ids].mean(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+
+def wordllama_files() -> tuple[Path, Path] | None:
+    """The bundled tokenizer and weights of the wordllama package, if it is installed (not imported)."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    tokenizer = root / "tokenizers" / "l2_supercat_tokenizer_config.json"
+    weights = root / "weights" / "l2_supercat_256.safetensors"
+    return (tokenizer, weights) if tokenizer.is_file() and weights.is_file() else None
+
+
+def load_embedder(dim: int = DIM) -> StaticEmbedder | None:
+    """The packaged model, or None when the semantic extra is not installed."""
+    files = wordllama_files()
+    try:
+        import numpy as np
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+    except ImportError:
+        return None
+    if files is None:
+        return None
+    tokenizer_path, weights_path = files
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    with safe_open(str(weights_path), framework="np", device="cpu") as fh:
+        table = np.ascontiguousarray(fh.get_tensor("embedding.weight")[:, :dim], dtype=np.float32)
+    return StaticEmbedder(tokenizer, table, f"{MODEL}-{dim}")
+
+
+def resource_text(resource: Resource, category: Category | None) -> str:
+    """What a resource is about, as one text to embed: its names, what it is, and its category's purpose."""
+    about = f"{category.title}: {category.description}" if category else resource.category
+    parts = [resource.title, *resource.aliases, resource.summary, resource.kind, about,
+             " ".join(t.replace("-", " ") for t in resource.tags), *resource.notes]
+    return ". ".join(p for p in parts if p)
+
+
+class SemanticIndex:
+    """`SemanticRanker` over resource vectors: a base matrix, and one for resources added since."""
+
+    def __init__(self, embedder: StaticEmbedder, resources: Sequence[Resource], vectors: np.ndarray,
+                 categories: dict[str, Category], added: tuple[Resource, ...] = (),
+                 added_vectors: np.ndarray | None = None) -> None:
+        self.embedder = embedder
+        self.resources = tuple(resources)
+        self.vectors = vectors
+        self.categories = categories
+        self.added = added
+        self.added_vectors = added_vectors
+
+    def rank(self, text: str, limit: int, accepts: Callable[[Resource], bool] | None = None
+             ) -> list[tuple[Resource, float]]:
+        import numpy as np
+
+        query = self.embedder.embed([text])[0]
+        found: list[tuple[Resource, float]] = []
+        for resources, vectors in ((self.resources, self.vectors), (self.added, self.added_vectors)):
+            if vectors is None or not len(resources):
+                continue
+            sims = vectors @ query
+            # With a filter, look deeper: most of the nearest may be filtered out.
+            depth = min(len(sims), limit if accepts is None else max(limit * 20, 1000))
+            top = np.argpartition(-sims, depth - 1)[:depth] if depth < len(sims) else np.arange(len(sims))
+            for i in top[np.argsort(-sims[top], kind="stable")]:
+                resource = resources[int(i)]
+                if accepts is None or accepts(resource):
+                    found.append((resource, float(sims[i])))
+        found.sort(key=lambda rs: -rs[1])
+        return found[:limit]
+
+    def with_added(self, resources: Sequence[Resource]) -> SemanticIndex:
+        """Also ranks `resources`: only they are embedded (the base's vectors are shared, not copied)."""
+        import numpy as np
+
+        known = {r.id for r in self.resources} if len(self.resources) < 1000 else None
+        fresh = [r for r in resources if r.id not in {a.id for a in self.added}
+                 and (r.id not in known if known is not None else not self._in_base(r.id))]
+        if not fresh:
+            return self
+        vectors = self.embedder.embed([resource_text(r, self.categories.get(r.category)) for r in fresh])
+        added_vectors = vectors if self.added_vectors is None else np.vstack([self.added_vectors, vectors])
+        return SemanticIndex(self.embedder, self.resources, self.vectors, self.categories,
+                             self.added + tuple(fresh), added_vectors)
+
+    def _in_base(self, rid: str) -> bool:
+        if not hasattr(self, "_base_ids"):
+            self._base_ids = {r.id for r in self.resources}
+        return rid in self._base_ids
+
+
+def catalog_vectors(catalog: Catalog, embedder: StaticEmbedder, cache_dir: Path | None) -> np.ndarray:
+    """The catalog's resource vectors: from the cache when this model already embedded these texts."""
+    import numpy as np
+
+    categories = {c.id: c for c in catalog.categories}
+    texts = [resource_text(r, categories.get(r.category)) for r in catalog.resources]
+    digest = hashlib.sha256("\x1e".join([embedder.name, *texts]).encode()).hexdigest()[:24]
+    path = cache_dir / f"semantic-{embedder.name}-{digest}.npy" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        try:
+            vectors = np.load(path, mmap_mode=None, allow_pickle=False)
+            if vectors.shape == (len(texts), embedder.dim):
+                return vectors
+        except (OSError, ValueError):
+            log.warning("semantic cache %s is unreadable; recomputing it", path)
+    vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, vectors, allow_pickle=False)
+            os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+        except OSError as exc:
+            log.warning("cannot write the semantic cache %s: %s", path, exc)
+    return vectors
+
+
+def load_semantic(catalog: Catalog, cache_dir: Path | None = DEFAULT_CACHE, *, dim: int = DIM
+                  ) -> SemanticIndex | None:
+    """A semantic ranker over `catalog`, or None when the semantic extra is not installed (said once)."""
+    global _warned
+    embedder = load_embedder(dim)
+    if embedder is None:
+        if not _warned:
+            _warned = True
+            log.info("semantic search is off (install 'mlops-bot[semantic]' for it): searching by words only")
+        return None
+    vectors = catalog_vectors(catalog, embedder, cache_dir)
+    return SemanticIndex(embedder, catalog.resources, vectors, {c.id: c for c in catalog.categories})
