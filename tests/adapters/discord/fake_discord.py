@@ -5,8 +5,9 @@ It behaves the way Discord does where discord.py cares: JSON answers carry Conte
 within 3 seconds and only one, the gateway sends HELLO, answers IDENTIFY with READY and a GUILD_CREATE
 per guild (roles and channels, which discord.py caches), heartbeats with ACKs and RESUME with RESUMED.
 Channel messages honour `enforce_nonce`; scripted channel errors and closed DMs answer with Discord's
-status and JSON error code, which discord.py turns into Forbidden/NotFound with `.code`. It also checks what it is sent: options against the synced command
-definitions, embeds against Discord's limits, and that every message disables mentions.
+status and JSON error code, which discord.py turns into Forbidden/NotFound with `.code`. It also checks
+what it is sent: options against the synced command definitions, embeds against Discord's limits, and
+that every message disables mentions.
 """
 
 from __future__ import annotations
