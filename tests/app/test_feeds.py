@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -278,3 +281,50 @@ def test_bytes_that_look_like_a_path_or_url_are_parsed_never_opened_or_fetched(t
     for body in (str(secret).encode(), b"https://changelog.com/practicalai/feed"):
         with pytest.raises(Exception, match=r"not a feed|no entries"):
             newest_entry(body, "https://example.org/feed", {})
+
+
+@pytest.fixture
+async def https_feed(tmp_path) -> AsyncIterator[tuple[str, ssl.SSLContext]]:
+    """An RSS feed over TLS on 127.0.0.1, with a throwaway certificate, and a client context trusting it."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate for the TLS server")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+
+    async def rss(request: web.Request) -> web.Response:
+        return feed(RSS)
+
+    app = web.Application()
+    app.router.add_get("/rss", rss)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_side)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield f"https://{host}:{port}/rss", ssl.create_default_context(cafile=str(cert))
+    await runner.cleanup()
+
+
+async def test_a_redirect_from_http_to_https_is_followed(https_feed):
+    target, trust = https_feed
+
+    async def to_https(request: web.Request) -> web.Response:
+        return web.Response(status=301, headers={"Location": target})
+
+    app = web.Application()
+    app.router.add_get("/feed", to_https)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=trust)) as session:
+            found = await FeedReader(session, timeout=2).latest([f"http://{host}:{port}/feed"])
+    finally:
+        await runner.cleanup()
+    assert found == {f"http://{host}:{port}/feed": EPISODE_300}
