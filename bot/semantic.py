@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.core.catalog import Catalog, Category, Resource
+from bot.core.normalize import STOPWORDS, plain_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL = "wordllama-l2-supercat"
-DIM = 128  # of 256: as good on the question sets, half the memory and time per query at 100,000
+DIM = 256  # all of them: 128 or 64 lose recall on the question sets (bench/search.py --candidates)
 DEFAULT_CACHE = Path("var")
 _warned = False
 
@@ -119,7 +120,10 @@ class SemanticIndex:
              ) -> list[tuple[Resource, float]]:
         import numpy as np
 
-        query = self.embedder.embed([text])[0]
+        # A static model averages every token: a question's filler (how do I, is there any) would pull
+        # every query toward the same point, so only its content words are embedded.
+        content = " ".join(w for w in plain_words(text) if w not in STOPWORDS)
+        query = self.embedder.embed([content or text])[0]
         found: list[tuple[Resource, float]] = []
         for resources, vectors in ((self.resources, self.vectors), (self.added, self.added_vectors)):
             if vectors is None or not len(resources):

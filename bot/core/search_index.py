@@ -642,7 +642,10 @@ class IndexedSearch:
             permitted = {off + d for (off, _), docs in zip(self._parts, allowed, strict=True) for d in docs or ()}
             intended = [d for d in intended if d in permitted]
         first = set(intended)
-        floor = max(MIN_SCORE, MIN_RELATIVE * max(scores.values(), default=0.0))
+        best = max(scores.values(), default=0.0)
+        # Never empty-handed: when even the best partial match is weak (words spread over many resources),
+        # the best ones are still shown, rather than nothing.
+        floor = max(MIN_SCORE, MIN_RELATIVE * best) if best >= MIN_SCORE else MIN_RELATIVE * best
         # A list cut short left out postings no stronger than its last one taken. If that one fell below
         # the floor, so would a resource holding only that word: the count stands. Otherwise more may
         # match than were counted, and the member is told so (an estimate: words cut from two lists
