@@ -21,6 +21,7 @@ import importlib.util
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,13 +107,13 @@ def resource_text(resource: Resource, category: Category | None) -> str:
 class SemanticIndex:
     """`SemanticRanker` over resource vectors: a base matrix, and one for resources added since."""
 
-    def __init__(self, embedder: StaticEmbedder, resources: Sequence[Resource], vectors: np.ndarray,
-                 categories: dict[str, Category], added: tuple[Resource, ...] = (),
-                 added_vectors: np.ndarray | None = None) -> None:
+    def __init__(self, embedder: StaticEmbedder, catalog: Catalog, vectors: np.ndarray,
+                 added: tuple[Resource, ...] = (), added_vectors: np.ndarray | None = None) -> None:
         self.embedder = embedder
-        self.resources = tuple(resources)
+        self.catalog = catalog
+        self.resources = catalog.resources
         self.vectors = vectors
-        self.categories = categories
+        self.categories = {c.id: c for c in catalog.categories}
         self.added = added
         self.added_vectors = added_vectors
 
@@ -143,20 +144,17 @@ class SemanticIndex:
         """Also ranks `resources`: only they are embedded (the base's vectors are shared, not copied)."""
         import numpy as np
 
-        known = {r.id for r in self.resources} if len(self.resources) < 1000 else None
-        fresh = [r for r in resources if r.id not in {a.id for a in self.added}
-                 and (r.id not in known if known is not None else not self._in_base(r.id))]
+        seen = {r.id for r in self.added}
+        fresh: list[Resource] = []
+        for r in resources:  # as the lexical engine does: an id already searchable is skipped
+            if self.catalog.get(r.id) is None and r.id not in seen:
+                seen.add(r.id)
+                fresh.append(r)
         if not fresh:
             return self
         vectors = self.embedder.embed([resource_text(r, self.categories.get(r.category)) for r in fresh])
         added_vectors = vectors if self.added_vectors is None else np.vstack([self.added_vectors, vectors])
-        return SemanticIndex(self.embedder, self.resources, self.vectors, self.categories,
-                             self.added + tuple(fresh), added_vectors)
-
-    def _in_base(self, rid: str) -> bool:
-        if not hasattr(self, "_base_ids"):
-            self._base_ids = {r.id for r in self.resources}
-        return rid in self._base_ids
+        return SemanticIndex(self.embedder, self.catalog, self.vectors, self.added + tuple(fresh), added_vectors)
 
 
 def catalog_vectors(catalog: Catalog, embedder: StaticEmbedder, cache_dir: Path | None) -> np.ndarray:
@@ -187,15 +185,76 @@ def catalog_vectors(catalog: Catalog, embedder: StaticEmbedder, cache_dir: Path 
     return vectors
 
 
-def load_semantic(catalog: Catalog, cache_dir: Path | None = DEFAULT_CACHE, *, dim: int = DIM
-                  ) -> SemanticIndex | None:
-    """A semantic ranker over `catalog`, or None when the semantic extra is not installed (said once)."""
-    global _warned
+def installed() -> bool:
+    """Whether the semantic extra is installed, found without importing anything (start-up stays low)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("numpy", "tokenizers", "safetensors")) \
+        and wordllama_files() is not None
+
+
+def build_index(catalog: Catalog, cache_dir: Path | None = DEFAULT_CACHE, *, dim: int = DIM) -> SemanticIndex | None:
+    """The semantic ranker over `catalog`, loaded now; None without the extra."""
     embedder = load_embedder(dim)
     if embedder is None:
+        return None
+    return SemanticIndex(embedder, catalog, catalog_vectors(catalog, embedder, cache_dir))
+
+
+class _Loader:
+    """Loads the model and the catalog's vectors once, for every engine grown from it."""
+
+    def __init__(self, catalog: Catalog, cache_dir: Path | None, dim: int) -> None:
+        self.catalog, self.cache_dir, self.dim = catalog, cache_dir, dim
+        self.lock = threading.Lock()
+        self.index: SemanticIndex | None = None
+        self.done = False
+
+    def get(self) -> SemanticIndex | None:
+        with self.lock:
+            if not self.done:
+                try:
+                    self.index = build_index(self.catalog, self.cache_dir, dim=self.dim)
+                except Exception:  # a broken model file must not take search down: words still work
+                    log.exception("semantic model failed to load; searching by words only")
+                self.done = True
+            return self.index
+
+
+class LazySemantic:
+    """`SemanticRanker` that loads the model on first use, or on `preload()` (from a background thread
+    once the catalog is loaded, say): a one-shot command that never asks a question never pays for it."""
+
+    def __init__(self, loader: _Loader, added: tuple[Resource, ...] = (), index: SemanticIndex | None = None
+                 ) -> None:
+        self._loader = loader
+        self._added = added
+        self._index = index
+
+    def preload(self) -> SemanticIndex | None:
+        if self._index is None:
+            base = self._loader.get()
+            self._index = base.with_added(self._added) if base is not None and self._added else base
+        return self._index
+
+    def rank(self, text: str, limit: int, accepts: Callable[[Resource], bool] | None = None
+             ) -> list[tuple[Resource, float]]:
+        index = self.preload()
+        return index.rank(text, limit, accepts) if index is not None else []
+
+    def with_added(self, resources: Sequence[Resource]) -> LazySemantic:
+        added = self._added + tuple(resources)
+        # Loaded: embed just the new ones now, so that the approval is searchable by meaning at once.
+        index = self._index.with_added(resources) if self._index is not None else None
+        return LazySemantic(self._loader, added, index)
+
+
+def load_semantic(catalog: Catalog, cache_dir: Path | None = DEFAULT_CACHE, *, dim: int = DIM
+                  ) -> LazySemantic | None:
+    """A semantic ranker over `catalog` (loaded on first use), or None when the semantic extra is not
+    installed: the bot then searches by words, and says so once in the log."""
+    global _warned
+    if not installed():
         if not _warned:
             _warned = True
             log.info("semantic search is off (install 'mlops-bot[semantic]' for it): searching by words only")
         return None
-    vectors = catalog_vectors(catalog, embedder, cache_dir)
-    return SemanticIndex(embedder, catalog.resources, vectors, {c.id: c for c in catalog.categories})
+    return LazySemantic(_Loader(catalog, cache_dir, dim))

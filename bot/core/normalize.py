@@ -23,7 +23,8 @@ STOPWORDS: frozenset[str] = frozenset((
     "have", "here", "im", "know", "like", "looking", "more", "most", "need", "please", "recommend",
     "recommendation", "recommendations", "recommended", "should", "show", "some", "something", "suggest",
     "suggestion", "suggestions", "tell", "that", "there", "these", "this", "those", "top", "want", "wanna", "was",
-    "we", "were", "where", "which", "who", "whats", "would", "you", "your",
+    "we", "were", "where", "which", "who", "whats", "would", "you", "your", "why", "when", "so", "much", "many",
+    "also", "just", "really", "very", "lot", "lots", "kind", "sort",
 ))
 
 # Domain abbreviations: when the long form appears, the short form is added as a term (both sides),

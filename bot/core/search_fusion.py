@@ -34,6 +34,9 @@ DEPTH = 50  # how far down each list fusion looks
 # best one's: below that it is noise that happens to rank, not an answer.
 SEMANTIC_RELATIVE = 0.8
 SEMANTIC_ONLY_MAX = 10  # and at most this many of them
+# A query of fewer content words than this, all of which the lexical index used, names what it wants
+# (mlflow, feature store, mlfow): words decide it, and the model is not even consulted (nor loaded).
+QUESTION_WORDS = 3
 
 
 class SemanticRanker(Protocol):
@@ -56,6 +59,13 @@ def fuse(lexical: Sequence[str], semantic: Sequence[str], *, semantic_weight: fl
             scores[rid] = scores.get(rid, 0.0) + weight / (k + rank + 1)
             order.setdefault(rid, len(order))
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def wants_meaning(text: str, page: SearchPage) -> bool:
+    """Whether a query is worth ranking by meaning: a question or a description, or words the lexical
+    index could not (all) use; not a name or a keyword it found."""
+    content = [w for w in plain_words(text) if w not in STOPWORDS]
+    return bool(content) and (len(content) >= QUESTION_WORDS or bool(page.unmatched) or not page.hits)
 
 
 def semantic_weight(text: str, unmatched: Sequence[str]) -> float:
@@ -83,9 +93,11 @@ class FusedSearch:
         limit = max(0, limit)
         offset = max(0, offset)
         text = query.text.strip()
-        if not any(w not in STOPWORDS for w in plain_words(text)) or offset + limit > DEPTH:
-            return self.lexical.search(query, limit=limit, offset=offset)  # nothing to mean, or deep paging
+        if offset + limit > DEPTH:  # deep paging: the lexical order, as fusion looks no deeper
+            return self.lexical.search(query, limit=limit, offset=offset)
         lex = self.lexical.search(query, limit=DEPTH)
+        if not wants_meaning(text, lex):
+            return replace(lex, hits=lex.hits[offset:offset + limit], offset=offset)
         sem = self.semantic.rank(text, DEPTH, query.accepts if query.has_filters else None)
         by_id: dict[str, Resource] = {h.resource.id: h.resource for h in lex.hits}
         lexical_ids = list(by_id)
