@@ -7,21 +7,32 @@ last good catalog when a new one is invalid. Adapters never touch the catalog di
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.core.catalog import Catalog
 from bot.core.catalog_loader import load_catalog
-from bot.core.commands import parse
-from bot.core.handlers import Context, handle
-from bot.core.reply import Reply
+from bot.core.commands import Command, parse
+from bot.core.context import Call, Community, Context
+from bot.core.effects import Effect
+from bot.core.forms import Form, FormErrors, FormSubmission
+from bot.core.handlers import handle
+from bot.core.permissions import CONSOLE, Actor
+from bot.core.reply import ButtonAction, Reply
 from bot.core.search_api import SearchEngine, build_search
 from bot.errors import BotError, CatalogError
 
 log = logging.getLogger(__name__)
+
+Executor = Callable[[Any, "Request"], Awaitable["Reply | Form"]]
+FormHandler = Callable[[FormSubmission, "Request"], Awaitable["Reply | FormErrors"]]
+ClickHandler = Callable[[str, "Request"], Awaitable["Reply | Form"]]
 
 
 @dataclass(frozen=True)
@@ -33,21 +44,36 @@ class Request:
     user_id: str = ""
     channel_id: str | None = None
     offset: int = 0
+    user_name: str = ""
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def actor(self) -> Actor:
+        if self.platform == "console" and not self.user_id:
+            return CONSOLE
+        return Actor(self.platform, self.user_id, self.user_name, self.roles)
 
 
 class BotService:
-    def __init__(self, catalog: Catalog, *, path: Path | None = None, command_prefix: str = "/mlops") -> None:
+    def __init__(self, catalog: Catalog, *, path: Path | None = None, command_prefix: str = "/mlops",
+                 community: Community | None = None) -> None:
         self.path = path
         self.command_prefix = command_prefix
-        self._ctx = Context(catalog, build_search(catalog), command_prefix)
+        self.community = community or Community()
+        self._ctx = Context(catalog, build_search(catalog), command_prefix, self.community)
         self._reload_lock: asyncio.Lock | None = None
+        self._executors: dict[type[Effect], Executor] = {}
+        self._forms: dict[str, FormHandler] = {}
+        self._clicks: dict[ButtonAction, ClickHandler] = {}
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         self._reload_wanted = False
         _settle()
 
     @classmethod
-    def from_file(cls, path: Path, *, command_prefix: str = "/mlops") -> BotService:
+    def from_file(cls, path: Path, *, command_prefix: str = "/mlops", community: Community | None = None
+                  ) -> BotService:
         """Load the catalog or raise CatalogError: the bot refuses to start on an invalid one."""
-        return cls(load_catalog(path), path=path, command_prefix=command_prefix)
+        return cls(load_catalog(path), path=path, command_prefix=command_prefix, community=community)
 
     @property
     def catalog(self) -> Catalog:
@@ -62,7 +88,11 @@ class BotService:
         started = time.perf_counter()
         command = parse(request.text)
         try:
-            reply = handle(command, self._ctx, request.offset)
+            reply = handle(command, self._ctx, request.offset, call=self.call(request))
+            if not isinstance(reply, Reply):
+                # A form or an effect needs the app layer: only `handle` (async) can carry it out.
+                reply = Reply(header="Not available here", text="This command needs the running bot.",
+                              is_error=True)
         except BotError as exc:
             log.error("command failed: %s", exc)
             reply = Reply(header="Sorry", text=exc.user_message, is_error=True)
@@ -74,8 +104,78 @@ class BotService:
                       len(reply.items), (time.perf_counter() - started) * 1000)
         return reply
 
-    async def handle(self, request: Request) -> Reply:
-        return self.answer(request)
+    async def handle(self, request: Request) -> Reply | Form:
+        """Any command: pure ones are answered at once, effects are carried out by their executor."""
+        started = time.perf_counter()
+        command = parse(request.text)
+        outcome = self._outcome(command, request)
+        if isinstance(outcome, Effect):
+            outcome = await self._execute(outcome, request, command.name)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s in %.1f ms", request.platform, command.name, type(outcome).__name__,
+                      (time.perf_counter() - started) * 1000)
+        return outcome
+
+    async def submit(self, request: Request, submission: FormSubmission) -> Reply | FormErrors:
+        """A filled-in form (Slack view_submission, Discord modal submit, console prompts)."""
+        handler = self._forms.get(submission.kind)
+        if handler is None:
+            return Reply(header="Sorry", text="That form is not one I know any more. Please start again.",
+                         is_error=True)
+        return await self._guarded(handler(submission, request), f"form {submission.kind}")
+
+    async def click(self, request: Request, action: ButtonAction, ref: str) -> Reply | Form:
+        """A button that carries a reference (approve suggestion 42): whoever clicked is checked again."""
+        handler = self._clicks.get(action)
+        if handler is None:
+            return Reply(header="Sorry", text="That button is not one I know any more.", is_error=True)
+        return await self._guarded(handler(ref, request), f"click {action.value}")
+
+    # -- executors: the app layer's services register what they carry out -----------------------------
+
+    def register(self, effect: type[Effect], executor: Executor) -> None:
+        self._executors[effect] = executor
+
+    def register_form(self, kind: str, handler: FormHandler) -> None:
+        self._forms[kind] = handler
+
+    def register_click(self, action: ButtonAction, handler: ClickHandler) -> None:
+        self._clicks[action] = handler
+
+    def _outcome(self, command: Command, request: Request) -> object:
+        try:
+            return handle(command, self._ctx, request.offset, call=self.call(request))
+        except BotError as exc:
+            log.error("command failed: %s", exc)
+            return Reply(header="Sorry", text=exc.user_message, is_error=True)
+        except Exception:
+            log.exception("unexpected error handling %s", command.name)
+            return Reply(header="Sorry", text=BotError.user_message, is_error=True)
+
+    def call(self, request: Request) -> Call:
+        return Call(actor=request.actor, offset=request.offset, channel_id=request.channel_id, now=self.clock())
+
+    async def _execute(self, effect: Effect, request: Request, what: str) -> Reply | Form:
+        executor = self._executors.get(type(effect))
+        if executor is None:
+            log.error("no executor for %s: the feature is not set up in this process", type(effect).__name__)
+            return Reply(header="Not available here", text="This command needs the bot's database, which this "
+                         "process was started without.", is_error=True)
+        return await self._guarded(executor(effect, request), what)
+
+    async def _guarded(self, work: Awaitable[Any], what: str) -> Any:
+        try:
+            return await work
+        except BotError as exc:
+            log.error("%s failed: %s", what, exc)
+            return Reply(header="Sorry", text=exc.user_message, is_error=True)
+        except Exception:
+            log.exception("unexpected error in %s", what)
+            return Reply(header="Sorry", text=BotError.user_message, is_error=True)
+
+    @property
+    def context(self) -> Context:
+        return self._ctx
 
     def reload(self) -> bool:
         """Re-read the catalog file; on any problem keep serving the last good catalog."""
@@ -118,7 +218,7 @@ class BotService:
         except CatalogError as exc:
             log.error("catalog reload failed, keeping the last good one:\n%s", exc)
             return None
-        return Context(catalog, build_search(catalog), self.command_prefix)
+        return Context(catalog, build_search(catalog), self.command_prefix, self.community)
 
 
 def _settle() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -12,18 +13,6 @@ from bot.core.text import clean
 
 MAX_QUERY = 200
 MAX_INPUT = 4000  # anything longer is cut before parsing so that hostile input costs nothing
-
-# name -> (aliases, one-line usage, example)
-COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "resource": (("resources", "search", "find", "r"),
-                 "resource <query> [kind:K] [level:L] [free]", "resource feature-store"),
-    "list": (("ls", "categories"), "list [category]", "list podcasts"),
-    "compare": (("comparison", "vs"), "compare <topic>", "compare feature-stores"),
-    "path": (("paths", "learning-path"), "path [beginner|intermediate|advanced]", "path beginner"),
-    "week": (("weeks", "schedule"), "week [1-10]", "week 3"),
-    "help": (("h", "?", "usage"), "help", "help"),
-}
-_ALIASES = {alias: name for name, (aliases, _, _) in COMMANDS.items() for alias in (name, *aliases)}
 _PREFIX = re.compile(r"^\s*/?mlops\b", re.IGNORECASE)
 
 # Plurals and everyday words that members use for a kind.
@@ -38,7 +27,7 @@ KIND_WORDS: dict[str, str] = {k: k for k in KINDS} | {
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # a key of COMMANDS, or "unknown"
+    name: str  # a registered command's name (bot.core.registry), or "unknown"
     args: str = ""
     raw: str = ""  # the whole text after /mlops, cleaned
     notices: tuple[str, ...] = field(default=())
@@ -57,7 +46,7 @@ def parse(text: str) -> Command:
     if not text:
         return Command("help", raw="")
     word, _, rest = text.partition(" ")
-    name = _ALIASES.get(word.lower().lstrip("/"))
+    name = _aliases().get(word.lower().lstrip("/"))
     if name is None:
         return Command("unknown", args=word[:50], raw=text[:MAX_QUERY])
     args = rest.strip()
@@ -72,8 +61,16 @@ def suggest_command(word: str) -> str | None:
     """The command a mistyped word most likely meant."""
     from rapidfuzz import fuzz, process
 
-    match = process.extractOne(word.lower(), list(_ALIASES), scorer=fuzz.ratio, score_cutoff=60)
-    return _ALIASES[match[0]] if match else None
+    names = _aliases()
+    match = process.extractOne(word.lower(), list(names), scorer=fuzz.ratio, score_cutoff=60)
+    return names[match[0]] if match else None
+
+
+@functools.cache
+def _aliases() -> dict[str, str]:
+    from bot.core import registry  # its handlers import this module
+
+    return registry.aliases()
 
 
 class QueryError(ValueError):

@@ -2,124 +2,104 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.core.catalog import LEVELS, Catalog, Category, Resource, Step
-from bot.core.commands import COMMANDS, Command, QueryError, parse_query, suggest_command
+from bot.core.catalog import COSTS, KINDS, LEVELS, Category, Step
+from bot.core.commands import Command, QueryError, parse_query, suggest_command
+from bot.core.context import Call, Context
+from bot.core.forms import Form
+from bot.core.items import resource_item, resource_meta
+from bot.core.permissions import can, refusal_text
+from bot.core.registry import Option, spec, specs
+from bot.core.registry import command as register
 from bot.core.reply import Button, ButtonAction, Field, Item, Reply
-from bot.core.search_api import SearchEngine, SearchPage
+from bot.core.search_api import SearchPage
 from bot.core.text import ascii_int, plural, truncate
+
+__all__ = ["Context", "handle", "resource_item", "resource_meta"]
 
 PAGE_SIZE = 5
 LIST_PAGE_SIZE = 10
 MAX_OFFSET = 10_000
 
-
-ITEM_MEMO = 20_000  # resources whose Item is kept; more would only cost memory on a huge catalog
-
-
-@dataclass(frozen=True)
-class Context:
-    catalog: Catalog
-    search: SearchEngine
-    command_prefix: str = "/mlops"  # how members invoke us here, for examples in replies
-    # A resource's Item never changes while its catalog is loaded (a reload makes a new Context), and the
-    # same resources are shown again and again: each is derived once.
-    _items: dict[str, Item] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    @cached_property
-    def category_ids(self) -> frozenset[str]:
-        return frozenset(c.id for c in self.catalog.categories)
-
-    def item(self, resource: Resource) -> Item:
-        found = self._items.get(resource.id)
-        if found is None:
-            found = resource_item(resource)
-            if len(self._items) < ITEM_MEMO:
-                self._items[resource.id] = found
-        return found
+Outcome = Reply | Form  # or an app-layer effect (bot.core.effects), which the service carries out
 
 
-Handler = Callable[[Command, Context, int], Reply]
+def handle(command: Command, ctx: Context, offset: int = 0, *, call: Call | None = None) -> object:
+    """Answer any command; never raises for anything a member can type.
 
-
-def handle(command: Command, ctx: Context, offset: int = 0) -> Reply:
-    """Answer any command; never raises for anything a member can type."""
-    offset = max(0, min(offset, MAX_OFFSET))
-    handler = _HANDLERS.get(command.name, _unknown)
+    Permission is checked here, for every command, before its handler runs: a refusal is private,
+    changes nothing, and names the member's id and the setting that would grant it.
+    """
+    call = call or Call()
+    call = replace(call, offset=max(0, min(offset or call.offset, MAX_OFFSET)))
+    found = spec(command.name)
+    if found is None:
+        return _unknown(command, ctx, call)
+    if not can(call.actor, found.permission, ctx.community.moderators):
+        return Reply(header="Moderators only", text=refusal_text(call.actor, ctx.community.moderators),
+                     is_error=True)
     try:
-        reply = handler(command, ctx, offset)
+        outcome = found.handler(command, ctx, call)
     except QueryError as exc:
-        reply = _error(ctx, "That filter is not one I know", str(exc), usage="resource")
-    if command.notices:
-        reply = replace(reply, notices=reply.notices + command.notices)
-    return reply
+        outcome = _error(ctx, "That filter is not one I know", str(exc), usage="resource")
+    if command.notices and isinstance(outcome, Reply):
+        outcome = replace(outcome, notices=outcome.notices + command.notices)
+    return outcome
 
 
 # -- items ------------------------------------------------------------------------------------------
-
-def resource_meta(resource: Resource) -> tuple[str, ...]:
-    parts = [resource.kind.replace("-", " ")]
-    if resource.authors:
-        names = resource.authors[:2]
-        parts.append("by " + ", ".join(names) + (" et al." if len(resource.authors) > 2 else ""))
-    parts += [p for p in (resource.level, resource.cost) if p]
-    if resource.year:
-        parts.append(str(resource.year))
-    return tuple(parts)
-
-
-def resource_item(resource: Resource) -> Item:
-    return Item(
-        title=resource.title,
-        url=resource.url,
-        summary=resource.summary,
-        meta=resource_meta(resource),
-        links=resource.extra_links,
-    )
-
 
 def _step_lines(steps: tuple[Step, ...], numbered: bool) -> str:
     return "\n".join(f"{i}. {s.text}" if numbered else f"• {s.text}" for i, s in enumerate(steps, 1))
 
 
 def _referenced(ctx: Context, steps: tuple[Step, ...]) -> tuple[Item, ...]:
-    seen: dict[str, Resource] = {}
+    seen: dict[str, object] = {}
     for step in steps:
         for rid in step.resources:
             resource = ctx.catalog.get(rid)
             if resource is not None:
                 seen.setdefault(rid, resource)
-    return tuple(ctx.item(r) for r in seen.values())
+    return tuple(ctx.item(r) for r in seen.values())  # type: ignore[arg-type]
 
 
-def _share(command: str, offset: int = 0) -> Button:
+def share_button(command: str, offset: int = 0) -> Button:
     return Button("Share in channel", ButtonAction.SHARE, command, offset)
 
 
-def _more(command: str, offset: int) -> Button:
+def more_button(command: str, offset: int) -> Button:
     return Button("More results", ButtonAction.MORE, command, offset)
 
 
-def _error(ctx: Context, header: str, text: str, *, usage: str | None = None) -> Reply:
-    fields = ()
-    if usage:
-        _, syntax, example = COMMANDS[usage]
-        fields = (Field("Usage", f"{ctx.command_prefix} {syntax}\nExample: {ctx.command_prefix} {example}"),)
-    return Reply(header=header, text=text, fields=fields, is_error=True)
+_share, _more = share_button, more_button
+
+
+def usage_field(ctx: Context, name: str) -> Field:
+    found = spec(name)
+    assert found is not None, name
+    p = ctx.command_prefix
+    return Field("Usage", f"{p} {found.usage}\nExample: {p} {found.example}")
+
+
+def error_reply(ctx: Context, header: str, text: str, *, usage: str | None = None) -> Reply:
+    return Reply(header=header, text=text, fields=(usage_field(ctx, usage),) if usage else (), is_error=True)
+
+
+_error = error_reply
 
 
 # -- commands ---------------------------------------------------------------------------------------
 
-def _help(command: Command, ctx: Context, offset: int) -> Reply:
+@register("help", aliases=("h", "?", "usage"), usage="help", example="help", short="h",
+          summary="How to use the bot, with examples")
+def _help(command: Command, ctx: Context, call: Call) -> Reply:
     p = ctx.command_prefix
     fields = tuple(
-        Field(f"{p} {syntax}", f"e.g. {p} {example}") for name, (_, syntax, example) in COMMANDS.items()
-        if name != "help"
+        Field(f"{p} {s.usage}", f"e.g. {p} {s.example}") for s in specs()
+        if s.name != "help" and s.in_help and can(call.actor, s.permission, ctx.community.moderators)
     )
     return Reply(
         header="MLOps learning resources",
@@ -131,15 +111,25 @@ def _help(command: Command, ctx: Context, offset: int) -> Reply:
     )
 
 
-def _unknown(command: Command, ctx: Context, offset: int) -> Reply:
+def _unknown(command: Command, ctx: Context, call: Call) -> Reply:
     guess = suggest_command(command.args) if command.args else None
     hint = f" Did you mean `{ctx.command_prefix} {guess}`?" if guess else ""
-    reply = _help(command, ctx, offset)
+    reply = _help(command, ctx, call)
     return replace(reply, header="I don't know that command",
                    text=f"There is no command '{truncate(command.args, 40)}'.{hint}", is_error=True)
 
 
-def _resource(command: Command, ctx: Context, offset: int) -> Reply:
+@register("resource", aliases=("resources", "search", "find", "r"), short="r",
+          usage="resource <query> [kind:K] [level:L] [free]", example="resource feature-store",
+          summary="Search the resources: books, papers, tools, courses…",
+          # In the order they go back into the text: the filters, then the query.
+          options=(Option("kind", "only this kind", choices=KINDS, prefix="kind:"),
+                   Option("level", "only this level", choices=LEVELS, prefix="level:"),
+                   Option("cost", "only this cost", choices=COSTS, prefix="cost:"),
+                   Option("query", "a topic, tool or title, e.g. feature-store", required=True,
+                          autocomplete="query")))
+def _resource(command: Command, ctx: Context, call: Call) -> Reply:
+    offset = call.offset
     query = parse_query(command.args, ctx.category_ids)
     if not query.text and not query.has_filters:
         return _error(ctx, "What are you looking for?",
@@ -194,7 +184,11 @@ def _find_category(ctx: Context, name: str) -> Category | None:
     return None
 
 
-def _list(command: Command, ctx: Context, offset: int) -> Reply:
+@register("list", aliases=("ls", "categories"), usage="list [category]", example="list podcasts", short="l",
+          summary="The categories, or the resources of one category",
+          options=(Option("category", "a category, e.g. podcasts", max_length=100, autocomplete="category"),))
+def _list(command: Command, ctx: Context, call: Call) -> Reply:
+    offset = call.offset
     p = ctx.command_prefix
     if not command.args:
         counts: dict[str, int] = {}
@@ -234,7 +228,11 @@ def _list(command: Command, ctx: Context, offset: int) -> Reply:
     )
 
 
-def _compare(command: Command, ctx: Context, offset: int) -> Reply:
+@register("compare", aliases=("comparison", "vs"), usage="compare <topic>", example="compare feature-stores",
+          short="c", summary="A comparison table, e.g. of feature stores",
+          options=(Option("topic", "what to compare, e.g. feature-stores", required=True, max_length=100,
+                          autocomplete="comparison"),))
+def _compare(command: Command, ctx: Context, call: Call) -> Reply:
     comparisons = ctx.catalog.comparisons
     names = ", ".join(c.id for c in comparisons)
     if not comparisons:
@@ -260,7 +258,10 @@ def _compare(command: Command, ctx: Context, offset: int) -> Reply:
                  footer=f"{ctx.command_prefix} resource <name> for more on any of them")
 
 
-def _path(command: Command, ctx: Context, offset: int) -> Reply:
+@register("path", aliases=("paths", "learning-path"), usage="path [beginner|intermediate|advanced]",
+          example="path beginner", short="p", summary="A learning path, with its resources",
+          options=(Option("level", "which path; leave out to see them all", choices=LEVELS),))
+def _path(command: Command, ctx: Context, call: Call) -> Reply:
     paths = ctx.catalog.learning_paths
     if not paths:
         return Reply(header="No learning paths yet", text="This catalog has no learning paths.")
@@ -283,7 +284,11 @@ def _path(command: Command, ctx: Context, offset: int) -> Reply:
     )
 
 
-def _week(command: Command, ctx: Context, offset: int) -> Reply:
+@register("week", aliases=("weeks", "schedule"), usage="week [1-10]", example="week 3", short="w",
+          summary="The study-schedule step of one week",
+          options=(Option("number", "the week, 1 to 10; leave out for the whole schedule", kind="int",
+                          min_value=1, max_value=10),))
+def _week(command: Command, ctx: Context, call: Call) -> Reply:
     blocks = ctx.catalog.schedule
     if not blocks:
         return Reply(header="No study schedule yet", text="This catalog has no study schedule.")
@@ -312,13 +317,3 @@ def _weeks_label(weeks: tuple[int, ...]) -> str:
     if len(weeks) > 1 and list(weeks) == list(range(weeks[0], weeks[-1] + 1)):
         return f"Weeks {weeks[0]}–{weeks[-1]}"
     return ("Week " if len(weeks) == 1 else "Weeks ") + ", ".join(map(str, weeks))
-
-
-_HANDLERS: dict[str, Handler] = {
-    "help": _help,
-    "resource": _resource,
-    "list": _list,
-    "compare": _compare,
-    "path": _path,
-    "week": _week,
-}

@@ -20,16 +20,28 @@ class Visibility(Enum):
 class ButtonAction(Enum):
     SHARE = "share"  # post this same reply in the channel
     MORE = "more"  # replace this reply with the next page
+    # The rest carry a reference (`ref`), never a command: whoever clicks is checked again on the server.
+    APPROVE = "approve"  # ref: a suggestion's number
+    REJECT = "reject"
+    EDIT = "edit"
+    ANYWAY = "anyway"  # submit a suggestion that looked like a duplicate; ref: a kept draft
+    RETRY = "retry"  # reopen a form with what the member typed; ref: a kept draft
+
+    @property
+    def carries_command(self) -> bool:
+        return self in (ButtonAction.SHARE, ButtonAction.MORE)
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A button re-runs `command` (text after `/mlops`) at `offset`; adapters keep both in its value."""
+    """Share and More re-run `command` (text after `/mlops`) at `offset`, which is public data anyone may
+    page through; every other action names what it acts on in `ref`. Adapters keep both in the value."""
 
     label: str
     action: ButtonAction
-    command: str
+    command: str = ""
     offset: int = 0
+    ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)

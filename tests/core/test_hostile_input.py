@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.commands import COMMANDS, parse
+from bot.core.commands import parse
+from bot.core.registry import specs
 from bot.core.handlers import handle
 from bot.errors import BotError
 from bot.service import BotService
@@ -23,7 +24,7 @@ def test_an_ascii_week_number_still_works(service: BotService) -> None:
     assert handle(parse("week 3"), service._ctx).header.startswith("Week 3")
 
 
-NAMES = sorted({*COMMANDS, "nonsense"})
+NAMES = sorted({*(s.name for s in specs()), "nonsense"})
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,6 +8,7 @@ in their custom_id (`discord.ui.DynamicItem`), so they work for messages sent be
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,7 +27,7 @@ from bot.adapters.discord.render import (
     render,
 )
 from bot.adapters.eager import run_eagerly
-from bot.core.catalog import COSTS, KINDS, LEVELS
+from bot.core.registry import CommandSpec, Option, specs
 from bot.core.reply import ButtonAction, Reply, Visibility
 from bot.errors import BotError
 from bot.service import BotService, Request
@@ -240,9 +241,6 @@ def _button(spec: ButtonSpec) -> discord.ui.Item[Any]:
 
 # -- the command group ------------------------------------------------------------------------------
 
-KIND_CHOICES = [Choice(name=k.replace("-", " "), value=k) for k in KINDS][:MAX_CHOICES]
-LEVEL_CHOICES = [Choice(name=level, value=level) for level in LEVELS]
-COST_CHOICES = [Choice(name=c, value=c) for c in COSTS]
 
 
 def _choice(name: str, value: str) -> Choice[str] | None:
@@ -270,74 +268,76 @@ def _matches(current: str, *texts: str) -> bool:
 
 
 class MlopsGroup(app_commands.Group):
-    """`/mlops <subcommand>`: one subcommand per command of the core."""
+    """`/mlops <subcommand>`: one subcommand per command of the registry (bot.core.registry), its options
+    typed as the registry declares them, each turned back into the text the core parses."""
 
     def __init__(self, responder: Responder, *, name: str = "mlops") -> None:
         super().__init__(name=name, description="MLOps learning resources: search, browse, compare, learn")
         self.responder = responder
+        for command_spec in specs():
+            self.add_command(self._subcommand(command_spec))
 
     @property
     def service(self) -> BotService:
         return self.responder.service
 
-    @app_commands.command(name="resource", description="Search the resources: books, papers, tools, courses…")
-    @app_commands.describe(query="a topic, tool or title, e.g. feature-store", kind="only this kind",
-                           level="only this level", cost="only this cost")
-    @app_commands.choices(kind=KIND_CHOICES, level=LEVEL_CHOICES, cost=COST_CHOICES)
-    async def resource(self, interaction: discord.Interaction,
-                       query: app_commands.Range[str, 1, 200],
-                       kind: str | None = None,
-                       level: str | None = None,
-                       cost: str | None = None) -> None:
-        filters = [f"kind:{kind}" if kind else "", f"level:{level}" if level else "", f"cost:{cost}" if cost else ""]
-        await self.responder.command(interaction, " ".join(p for p in ("resource", *filters, query) if p))
+    def _subcommand(self, command_spec: CommandSpec) -> app_commands.Command[Any, ..., None]:
+        responder = self.responder
 
-    @resource.autocomplete("query")
-    async def _query_choices(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        try:
+        async def callback(interaction: discord.Interaction, **values: Any) -> None:
+            await responder.command(interaction, command_spec.text(values))
+
+        # discord.py reads a command's options from its callback's signature: this one is built from the
+        # registry's options, so that a new command needs no code here.
+        parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        annotation=discord.Interaction)]
+        for option in command_spec.options:
+            parameters.append(inspect.Parameter(
+                option.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(option),
+                default=inspect.Parameter.empty if option.required else None))
+        callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        callback.__name__ = callback.__qualname__ = f"mlops_{command_spec.name}"
+        choices = {o.name: [Choice(name=c.replace("-", " "), value=c) for c in o.choices][:MAX_CHOICES]
+                   for o in command_spec.options if o.choices}
+        if choices:
+            callback = app_commands.choices(**choices)(callback)
+        callback = app_commands.describe(**{o.name: o.description[:100] for o in command_spec.options})(callback)
+        command = app_commands.Command(name=command_spec.name, description=command_spec.summary[:100],
+                                       callback=callback)
+        for option in command_spec.options:
+            if option.autocomplete:
+                command.autocomplete(option.name)(self._completer(option.autocomplete))
+        return command
+
+    def _completer(self, what: str) -> Callable[[discord.Interaction, str], Awaitable[list[Choice[str]]]]:
+        async def complete(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+            try:
+                return self._complete(what, current)
+            except Exception:  # an autocomplete must answer something, always
+                log.exception("discord: autocomplete failed")
+                return []
+
+        return complete
+
+    def _complete(self, what: str, current: str) -> list[Choice[str]]:
+        if what == "query":
             completions = self.service.search.complete(current[:100], limit=MAX_CHOICES)
-        except Exception:  # an autocomplete must answer something, always
-            log.exception("discord: autocomplete failed")
-            return []
-        return _choices([(c.label, c.value) for c in completions])
+            return _choices([(c.label, c.value) for c in completions])
+        if what == "category":
+            return _choices([(f"{c.title} ({c.id})", c.id) for c in self.service.catalog.categories
+                             if _matches(current, c.id, c.title, *c.aliases)])
+        if what == "comparison":
+            return _choices([(c.title, c.id) for c in self.service.catalog.comparisons
+                             if _matches(current, c.id, c.title, *c.aliases)])
+        return []
 
-    @app_commands.command(name="list", description="The categories, or the resources of one category")
-    @app_commands.describe(category="a category, e.g. podcasts")
-    async def list_(self, interaction: discord.Interaction,
-                    category: app_commands.Range[str, 1, 100] | None = None) -> None:
-        await self.responder.command(interaction, f"list {category or ''}".strip())
 
-    @list_.autocomplete("category")
-    async def _category_choices(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        return _choices([(f"{c.title} ({c.id})", c.id) for c in self.service.catalog.categories
-                         if _matches(current, c.id, c.title, *c.aliases)])
-
-    @app_commands.command(name="compare", description="A comparison table, e.g. of feature stores")
-    @app_commands.describe(topic="what to compare, e.g. feature-stores")
-    async def compare(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
-        await self.responder.command(interaction, f"compare {topic}")
-
-    @compare.autocomplete("topic")
-    async def _topic_choices(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        return _choices([(c.title, c.id) for c in self.service.catalog.comparisons
-                         if _matches(current, c.id, c.title, *c.aliases)])
-
-    @app_commands.command(name="path", description="A learning path, with its resources")
-    @app_commands.describe(level="which path; leave out to see them all")
-    @app_commands.choices(level=LEVEL_CHOICES)
-    async def path(self, interaction: discord.Interaction,
-                   level: str | None = None) -> None:
-        await self.responder.command(interaction, f"path {level or ''}".strip())
-
-    @app_commands.command(name="week", description="The study-schedule step of one week")
-    @app_commands.describe(number="the week, 1 to 10; leave out for the whole schedule")
-    async def week(self, interaction: discord.Interaction,
-                   number: app_commands.Range[int, 1, 10] | None = None) -> None:
-        await self.responder.command(interaction, f"week {number or ''}".strip())
-
-    @app_commands.command(name="help", description="How to use the bot, with examples")
-    async def help_(self, interaction: discord.Interaction) -> None:
-        await self.responder.command(interaction, "help")
+def _annotation(option: Option) -> Any:
+    if option.kind == "int":
+        low = option.min_value if option.min_value is not None else -(2 ** 53)
+        high = option.max_value if option.max_value is not None else 2 ** 53
+        return app_commands.Range[int, low, high]
+    return app_commands.Range[str, 1, option.max_length]
 
 
 def group_name(command_name: str) -> str:

@@ -10,6 +10,7 @@ documents, so an emoji-heavy text cannot slip past a limit.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import discord
 
 from bot.core.catalog import Link
+from bot.core.registry import specs
 from bot.core.reply import Button, ButtonAction, Item, Reply
 from bot.core.text import ELLIPSIS
 from bot.core.urls import url_problem
@@ -47,10 +49,8 @@ ERROR_COLOR = discord.Colour(0xE63946)
 # Command names are shortened to one letter to leave room for the query.
 SHARE_PREFIX = "mlops:s"
 MORE_PREFIX = "mlops:m"
-SHARE_TEMPLATE = re.compile(r"mlops:s(?::(?P<offset>\d{1,5}):(?P<command>.+))?", re.DOTALL)
-MORE_TEMPLATE = re.compile(r"mlops:m:(?P<offset>\d{1,5}):(?P<command>.+)", re.DOTALL)
-_SHORT = {"resource": "r", "list": "l", "compare": "c", "path": "p", "week": "w", "help": "h"}
-_LONG = {v: k for k, v in _SHORT.items()}
+SHARE_TEMPLATE = re.compile(r"mlops:s(?::(?P<offset>[0-9]{1,5}):(?P<command>.+))?", re.DOTALL)
+MORE_TEMPLATE = re.compile(r"mlops:m:(?P<offset>[0-9]{1,5}):(?P<command>.+)", re.DOTALL)
 TOO_LONG_FOR_MORE = "This query is too long for a More button: shorten it to page further."
 
 _MARKDOWN = re.compile(r"([\\*_`~|\[\]<])")  # emphasis, code, spoilers, masked links, mentions
@@ -101,10 +101,18 @@ def _link(link: Link) -> str:
 
 # -- custom ids -------------------------------------------------------------------------------------
 
+@functools.cache
+def _short_names() -> tuple[dict[str, str], dict[str, str]]:
+    """Command names shortened to the registry's short names, to leave room for the query."""
+    by_name = {s.name: s.short for s in specs()}
+    return by_name, {short: name for name, short in by_name.items()}
+
+
 def encode_command(command: str) -> str:
     name, sep, rest = command.partition(" ")
-    if name in _SHORT:
-        return _SHORT[name] + sep + rest
+    short = _short_names()[0].get(name)
+    if short is not None:
+        return short + sep + rest
     return "=" + command  # kept verbatim, and never mistaken for a short name
 
 
@@ -112,7 +120,7 @@ def decode_command(encoded: str) -> str:
     if encoded.startswith("="):
         return encoded[1:]
     name, sep, rest = encoded.partition(" ")
-    return _LONG.get(name, name) + sep + rest
+    return _short_names()[1].get(name, name) + sep + rest
 
 
 def button_custom_id(button: Button) -> str | None:

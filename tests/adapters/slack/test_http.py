@@ -201,6 +201,10 @@ async def test_a_tampered_button_value_is_ignored(slack: SlackClient, fake_slack
 
 async def test_member_text_cannot_ping_or_inject_links(slack: SlackClient):
     message = await slack.command("resource <!channel> @here <!everyone> <@U123> <https://evil.example|click>")
+    # Button values hold the query as typed (JSON, never displayed); everything Slack shows is checked.
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            element.pop("value", None)
     dumped = texts(message)
     for needle in ("<!channel>", "<!everyone>", "<@U123>", "<https://evil", "@here"):
         assert needle not in dumped

@@ -1,0 +1,1 @@
+"""Suggestion commands (filled in below)."""
