@@ -6,10 +6,20 @@ Every setting is listed, with a comment, in `.env.example`.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.core.context import Community
+
+
+# Read as text (not JSON, pydantic-settings' default for a set): `U01,U02` as the platforms show ids.
+IdList = Annotated[frozenset[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -35,14 +45,47 @@ class Settings(BaseSettings):
     discord_application_id: int | None = Field(None, validation_alias=AliasChoices("DISCORD_APPLICATION_ID"))
     discord_api_url: str | None = Field(None, validation_alias=AliasChoices("DISCORD_API_URL"))
 
+    # -- suggestions and review --
+    slack_moderators: IdList = Field(frozenset(), validation_alias=AliasChoices("SLACK_MODERATORS"))
+    discord_moderators: IdList = Field(frozenset(), validation_alias=AliasChoices("DISCORD_MODERATORS"))
+    discord_moderator_roles: IdList = Field(frozenset(), validation_alias=AliasChoices("DISCORD_MODERATOR_ROLES"))
+    slack_review_channel: str | None = Field(None, validation_alias=AliasChoices("SLACK_REVIEW_CHANNEL"))
+    discord_review_channel: str | None = Field(None, validation_alias=AliasChoices("DISCORD_REVIEW_CHANNEL"))
+    suggestions_per_day: int = Field(5, ge=0, le=1000, validation_alias=AliasChoices("SUGGESTIONS_PER_DAY"))
+
+    # -- the weekly digest --
+    digest_timezone: str = Field("UTC", validation_alias=AliasChoices("DIGEST_TIMEZONE"))
+    digest_grace_hours: float = Field(24.0, gt=0, le=24 * 14, validation_alias=AliasChoices("DIGEST_GRACE"))
+    study_cohort_start: dt.date | None = Field(None, validation_alias=AliasChoices("STUDY_COHORT_START"))
+
     @field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "discord_token", "slack_api_url",
-        "discord_api_url", "catalog", "discord_guild_id", "discord_application_id", mode="before",
+        "discord_api_url", "catalog", "discord_guild_id", "discord_application_id", "slack_review_channel",
+        "discord_review_channel", "study_cohort_start", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` copied as is leaves `SLACK_BOT_TOKEN=`: that means "not configured".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_moderators", "discord_moderators", "discord_moderator_roles", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        # `U01,U02` or `U01 U02`: ids as the platforms show them, in one variable.
+        if isinstance(value, str):
+            return frozenset(part for part in re.split(r"[\s,]+", value) if part)
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA timezone such as Europe/Berlin") from None
+        return value
 
     @property
     def slack_http_configured(self) -> bool:
@@ -59,6 +102,22 @@ class Settings(BaseSettings):
     @property
     def discord_configured(self) -> bool:
         return self.discord_token is not None
+
+    @property
+    def digest_grace(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.digest_grace_hours)
+
+    def community(self) -> Community:
+        from bot.core.context import Community
+        from bot.core.permissions import Moderators
+
+        return Community(
+            moderators=Moderators(slack_users=self.slack_moderators, discord_users=self.discord_moderators,
+                                  discord_roles=self.discord_moderator_roles),
+            suggestions_per_day=self.suggestions_per_day,
+            digest_timezone=self.digest_timezone,
+            cohort_start=self.study_cohort_start,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:
