@@ -56,7 +56,9 @@ class StaticEmbedder:
         import numpy as np
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):  # type: ignore[attr-defined]
+        # No special tokens: a sentence-start token in every text would pull all vectors together.
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)  # type: ignore[attr-defined]
+        for i, encoding in enumerate(encodings):
             ids = [t for t, m in zip(encoding.ids, encoding.attention_mask, strict=True) if m]
             if ids:
                 out[i] = self.table[ids].mean(axis=0)
