@@ -13,7 +13,9 @@ _UNSAFE = re.compile(r"[\s<>\"']")
 # Invisible characters and controls: a right-to-left override makes `https://evil.example/‮moc.elgoog`
 # read as something else, and a zero-width space makes two URLs look alike.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-_HOST_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Two labels or more (a host with a dot), each of letters, digits, `-` and `_` inside; a trailing dot.
+_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?\.?")
 _USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*@")
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # `mailto:x`, `javascript:x`: a scheme that is not followed by `//`, unlike `example.com:8080/x`.
@@ -59,28 +61,27 @@ def url_problem(url: object) -> str | None:
         return "must be a non-empty http(s) URL"
     if len(url) > MAX_URL_LENGTH:
         return f"is {len(url):,} characters long; a link may have at most {MAX_URL_LENGTH:,}"
-    shown = _short(_without_user_info(url))
-    invisible = next((ch for ch in url if unicodedata.category(ch) in _INVISIBLE_CATEGORIES), None)
+    invisible = _invisible_character(url)
     if invisible is not None:
         # Not shown: the character itself would reorder or hide the text of the message too.
         return (f"contains an invisible or control character (U+{ord(invisible):04X}), which can disguise "
                 "where a link leads; please type the address again")
     if _UNSAFE.search(url):
-        return f"{shown} contains spaces, quotes, '<' or '>'"
+        return f"{_shown(url)} contains spaces, quotes, '<' or '>'"
     try:
         parts = urlsplit(url)
     except ValueError:
-        return f"{shown} is not a valid URL"
+        return f"{_shown(url)} is not a valid URL"
     if parts.scheme.lower() not in ("http", "https"):
-        return f"{shown} is not an http(s) URL"
+        return f"{_shown(url)} is not an http(s) URL"
     if "@" in parts.netloc:
-        return f"{shown} contains a user name or password before its host; please remove it"
-    if not _valid_host(parts.hostname or ""):
-        return f"{shown} has no valid host"
+        return f"{_shown(url)} contains a user name or password before its host; please remove it"
+    if not _HOST.fullmatch(parts.hostname or ""):
+        return f"{_shown(url)} has no valid host"
     try:
         parts.port  # noqa: B018  (only checked: urlsplit raises on a port that is not a number up to 65535)
     except ValueError:
-        return f"{shown} has an invalid port"
+        return f"{_shown(url)} has an invalid port"
     return None
 
 
@@ -151,6 +152,8 @@ def _query_key(query: str) -> str:
 
 def _normalise_percent(text: str, safe: frozenset[str]) -> str:
     """RFC 3986 6.2.2: unreserved characters decoded, other escapes in upper case, the rest escaped."""
+    if safe.issuperset(text):  # nothing to change, as in most URLs (a `%` is not in `safe`)
+        return text
     out = []
     i = 0
     while i < len(text):
@@ -197,15 +200,15 @@ def _remove_dot_segments(path: str) -> str:
     return "/".join(out)
 
 
-def _valid_host(host: str) -> bool:
-    labels = host.removesuffix(".").split(".")
-    return len(labels) > 1 and all(_HOST_LABEL.match(label) for label in labels)
+def _invisible_character(url: str) -> str | None:
+    if url.isascii():  # the usual case, checked without a look-up per character
+        found = _ASCII_CONTROL.search(url)
+        return found.group() if found else None
+    return next((ch for ch in url if unicodedata.category(ch) in _INVISIBLE_CATEGORIES), None)
 
 
-def _without_user_info(url: str) -> str:
-    return _USER_INFO.sub(lambda m: f"{m.group(1) or ''}//", url, count=1)
-
-
-def _short(url: str, limit: int = 60) -> str:
+def _shown(url: str, limit: int = 60) -> str:
+    """`url` quoted for a message: without a user name or password, and cut to `limit` characters."""
+    url = _USER_INFO.sub(lambda m: f"{m.group(1) or ''}//", url, count=1)
     text = url if len(url) <= limit else url[: limit - 1] + "…"
     return repr(text)
