@@ -63,9 +63,12 @@ def fuse(lexical: Sequence[str], semantic: Sequence[str], *, semantic_weight: fl
 
 def wants_meaning(text: str, page: SearchPage) -> bool:
     """Whether a query is worth ranking by meaning: a question or a description, or words the lexical
-    index could not (all) use; not a name or a keyword it found."""
+    index could not all use; not a name or a keyword it found. Nor a query none of whose words the
+    catalog has (xyzzy plugh): a model always finds *something* nearest, and nonsense would get answers."""
     content = [w for w in plain_words(text) if w not in STOPWORDS]
-    return bool(content) and (len(content) >= QUESTION_WORDS or bool(page.unmatched) or not page.hits)
+    if not content or (not page.hits and len(page.unmatched) >= len(set(content))):
+        return False
+    return len(content) >= QUESTION_WORDS or bool(page.unmatched)
 
 
 def semantic_weight(text: str, unmatched: Sequence[str]) -> float:

@@ -125,3 +125,9 @@ def test_added_resources_reach_both_rankings() -> None:
 def test_build_search_without_a_ranker_is_the_lexical_engine() -> None:
     assert isinstance(build_search(CATALOG), IndexedSearch)
     assert wants_meaning("how do I track experiments", IndexedSearch(CATALOG).search(SearchQuery(text="x")))
+
+
+def test_a_query_of_words_the_catalog_lacks_gets_no_answer_by_meaning() -> None:
+    ranker = FakeRanker(["slack", "reddit"])
+    page = FusedSearch(IndexedSearch(CATALOG), ranker).search(SearchQuery(text="xyzzy plugh frobnicate"))
+    assert page.hits == () and page.categories and ranker.asked == []

@@ -17,7 +17,8 @@ from bot.core.search_api import SearchQuery
 from bot.core.search_index import IndexedSearch
 
 CATEGORIES = (
-    Category("experiment-tracking", "Experiment Tracking", "tools", "Tools to log, compare and visualize ML experiments"),
+    Category("experiment-tracking", "Experiment Tracking", "tools",
+             "Tools to log, compare and visualize ML experiments"),
     Category("podcasts", "Podcasts", "current"),
     Category("books", "Books", "reading"),
     Category("community-forums", "Community & Forums", "community", "Places to ask questions"),
@@ -142,7 +143,7 @@ def bundled() -> IndexedSearch:
     return IndexedSearch(load_catalog(PACKAGED_CATALOG))
 
 
-def _run(engine: IndexedSearch):  # noqa: ANN202
+def _run(engine: IndexedSearch):
     return lambda text: [h.resource.id for h in engine.search(parse_query(text), limit=5).hits]
 
 
