@@ -14,10 +14,14 @@ from bot.settings import Settings
 
 AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 SCOPES = ("bot", "applications.commands")
-# Every reply, the shared ones included, is an interaction response. Discord lets those through
-# whatever the bot's channel permissions are, and always grants embeds to them (Embed Links and
-# Attach Files are implicit for interaction responses), so the bot asks for no permission at all.
-PERMISSIONS = 0
+# Replies to commands and buttons are interaction responses, which need no channel permission. What
+# the bot posts on its own does: review posts in DISCORD_REVIEW_CHANNEL, their updates after a decision,
+# and the weekly digest are channel messages (embeds, so Embed Links), and the DM to a suggester is one
+# too. Nothing more: no Manage Messages, no Mention Everyone, no Read Message History.
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS
 
 
 def application_id(settings: Settings) -> int:

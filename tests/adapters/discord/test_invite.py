@@ -27,11 +27,18 @@ def query(url: str) -> dict[str, list[str]]:
     return parse_qs(parts.query)
 
 
-def test_the_url_has_both_scopes_and_no_permissions() -> None:
+def test_the_url_has_both_scopes_and_asks_for_view_send_and_embed_links_only() -> None:
     q = query(invite_url(settings(discord_application_id=1234)))
     assert q["client_id"] == ["1234"]
     assert q["scope"] == ["bot applications.commands"]
-    assert q["permissions"] == [str(PERMISSIONS)] == ["0"]
+    # View Channel, Send Messages, Embed Links: what review posts, digests and DMs need, nothing more.
+    assert q["permissions"] == [str(PERMISSIONS)] == [str((1 << 10) | (1 << 11) | (1 << 14))] == ["19456"]
+
+
+def test_the_permissions_are_the_ones_the_fake_discord_checks_in_a_channel() -> None:
+    from tests.adapters.discord.fake_discord import EMBED_LINKS, SEND_MESSAGES, VIEW_CHANNEL
+
+    assert PERMISSIONS == VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS
 
 
 def test_the_application_id_comes_from_the_token_when_not_set() -> None:
