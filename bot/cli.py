@@ -4,15 +4,17 @@ one-shot `ask` or `search` pays only for what it uses."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 
 if TYPE_CHECKING:
+    from bot.app.wiring import App
     from bot.service import BotService
     from bot.settings import Settings
     from bot.storage import Store
@@ -55,6 +57,40 @@ def build_parser() -> argparse.ArgumentParser:
                                           "'path:line: field: problem' line per problem and exits 1.")
     validate.add_argument("path", nargs="?", type=Path, help="catalog file (default: the one --catalog selects)")
 
+    suggestions = sub.add_parser("suggestions", parents=[common], help="review members' suggestions",
+                                 description="List, show, approve and reject members' suggestions, and read the "
+                                             "audit log. The same rules and audit as in chat; you act as the "
+                                             "operator.")
+    sug = suggestions.add_subparsers(dest="suggestions_command", metavar="SUBCOMMAND", required=True)
+    listing = sug.add_parser("list", parents=[common], help="every suggestion, or those in one state")
+    listing.add_argument("--state", choices=("pending", "approved", "rejected"))
+    listing.add_argument("--format", choices=("json", "text"), default="text")
+    show = sug.add_parser("show", parents=[common], help="one suggestion in full, with its history")
+    show.add_argument("number", type=_positive_int)
+    show.add_argument("--format", choices=("json", "text"), default="text")
+    approve = sug.add_parser("approve", parents=[common], help="approve a pending suggestion")
+    approve.add_argument("number", type=_positive_int)
+    approve.add_argument("--kind", help="its kind (default: the one proposed)")
+    approve.add_argument("--category", help="its category (default: the one proposed)")
+    reject = sug.add_parser("reject", parents=[common], help="reject a pending suggestion")
+    reject.add_argument("number", type=_positive_int)
+    reject.add_argument("--reason", required=True, help="why (the member is told)")
+    log_ = sug.add_parser("log", parents=[common], help="the audit log: who did what, when, where")
+    log_.add_argument("number", nargs="?", type=_positive_int, help="only this suggestion's entries")
+    log_.add_argument("--format", choices=("json", "text"), default="text")
+
+    catalog = sub.add_parser("catalog", parents=[common], help="the catalog file",
+                             description="Catalog helpers.")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", required=True)
+    export = catalog_sub.add_parser("export", parents=[common], help="the catalog with approved resources merged in",
+                                    description="Write the catalog file with the approved resources appended in "
+                                                "its own format, every other line untouched (for a pull request).")
+    export.add_argument("path", nargs="?", type=Path, help="where to write it (default: standard output)")
+
+    db = sub.add_parser("db", parents=[common], help="the database", description="Database helpers.")
+    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
+    db_sub.add_parser("upgrade", parents=[common], help="apply the schema migrations (also done at every start)")
+
     discord = sub.add_parser("discord", parents=[common], help="Discord helpers",
                              description="Discord helpers.")
     discord_sub = discord.add_subparsers(dest="discord_command", metavar="SUBCOMMAND")
@@ -69,6 +105,15 @@ def _positive(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 1000:
         raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    from bot.core.text import ascii_int
+
+    value = ascii_int(text.lstrip("#"))
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError("must be a number such as 12")
     return value
 
 
@@ -104,10 +149,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         catalog = _catalog_setting(args)
         if args.command == "validate":
             return _validate(args.path or _catalog_path(catalog), sys.stdout)
+        if args.command == "db":
+            from bot.catalog_file import database_url_from_environment
+            from bot.operator_cli import db_upgrade
+
+            return db_upgrade(database_url_from_environment(), sys.stdout)
         service = _service(catalog)
-        if args.command == "ask":
-            return _ask(service, " ".join(args.text), sys.stdout)
-        return _search(service, args, sys.stdin, sys.stdout)
+        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog")) as app:
+            if args.command == "ask":
+                return _ask(service, " ".join(args.text), sys.stdout)
+            if args.command == "suggestions":
+                from bot.operator_cli import suggestions_command
+
+                assert app is not None
+                return suggestions_command(args, app, sys.stdout)
+            if args.command == "catalog":
+                from bot.operator_cli import catalog_export
+
+                assert app is not None
+                return catalog_export(args.path, app, sys.stdout)
+            return _search(service, args, sys.stdin, sys.stdout)
     except CatalogError as exc:
         print(f"Refusing to start: the catalog is invalid ({len(exc.problems)} problem(s)):", file=sys.stderr)
         for problem in exc.problems:
@@ -183,12 +244,49 @@ def _validate(path: Path, out: TextIO) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _one_shot_app(service: BotService, *, needed: bool) -> Iterator[App | None]:
+    """The store and the features for a one-shot command, with the approved resources loaded, so that
+    `ask` and `search` see what moderators approved. A database that cannot be opened fails the commands
+    that need it; `ask` and `search` then answer from the catalog file alone, and say so."""
+    import asyncio
+
+    from bot.app.wiring import build_app, load_approved
+    from bot.catalog_file import database_url_from_environment
+    from bot.errors import BotError
+    from bot.storage import open_store
+
+    try:
+        store = open_store(database_url_from_environment())
+    except BotError as exc:
+        if needed:
+            raise
+        print(_masked(f"mlops-bot: without approved resources ({exc})"), file=sys.stderr)
+        yield None
+        return
+    try:
+        app = build_app(service, store)
+        asyncio.run(load_approved(app))
+        yield app
+    finally:
+        store.close()
+
+
 def _ask(service: BotService, text: str, out: TextIO) -> int:
+    import asyncio
+
     from bot.adapters.console import render_text
+    from bot.core.forms import Form
+    from bot.core.permissions import OPERATOR
     from bot.service import Request
 
-    reply = service.answer(Request(text, platform="cli"))
-    out.write(render_text(reply))
+    outcome = asyncio.run(service.handle(Request(text, platform=OPERATOR.platform, user_id=OPERATOR.user_id,
+                                                 user_name=OPERATOR.name)))
+    if isinstance(outcome, Form):
+        fields = " ".join(f"<{f.name}>" for f in outcome.fields)
+        out.write(f"{outcome.title}: give it on the command line, e.g. {text.strip()} {fields}\n")
+        return EXIT_USAGE
+    out.write(render_text(outcome))
     return EXIT_OK
 
 

@@ -7,16 +7,17 @@ last good catalog when a new one is invalid. Adapters never touch the catalog di
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.catalog import Catalog
+from bot.core.catalog import Catalog, Resource
 from bot.core.catalog_loader import load_catalog
 from bot.core.commands import Command, parse
 from bot.core.context import Call, Community, Context
@@ -26,6 +27,7 @@ from bot.core.handlers import handle
 from bot.core.permissions import CONSOLE, Actor
 from bot.core.reply import ButtonAction, Reply
 from bot.core.search_api import SearchEngine, build_search
+from bot.core.urls import normalize_url
 from bot.errors import BotError, CatalogError
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 Executor = Callable[[Any, "Request"], Awaitable["Reply | Form"]]
 FormHandler = Callable[[FormSubmission, "Request"], Awaitable["Reply | FormErrors"]]
 ClickHandler = Callable[[str, "Request"], Awaitable["Reply | Form"]]
+_URL_KEYS: dict[int, tuple[Catalog, frozenset[str]]] = {}
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class BotService:
         self.command_prefix = command_prefix
         self.community = community or Community()
         self._ctx = Context(catalog, build_search(catalog), command_prefix, self.community)
+        self._approved: list[Resource] = []
         self._reload_lock: asyncio.Lock | None = None
         self._executors: dict[type[Effect], Executor] = {}
         self._forms: dict[str, FormHandler] = {}
@@ -177,12 +181,42 @@ class BotService:
     def context(self) -> Context:
         return self._ctx
 
+    # -- approved resources: the live catalog is the YAML plus these ----------------------------------
+
+    def add_approved(self, resources: Sequence[Resource]) -> int:
+        """Make approved resources part of the live catalog and searchable, now, without a rebuild: the
+        index gets an overlay (O(added)); the old catalog keeps serving until the one reference swap.
+        Resources whose id or main URL the catalog has already (it was exported and merged) are skipped."""
+        ctx = self._ctx
+        known_urls = self._known_urls(ctx.catalog)
+        fresh = [r for r in resources if ctx.catalog.get(r.id) is None
+                 and not (r.url and normalize_url(r.url) in known_urls)]
+        if fresh:
+            self._approved.extend(fresh)
+            catalog = dataclasses.replace(ctx.catalog, resources=ctx.catalog.resources + tuple(fresh))
+            self._ctx = Context(catalog, ctx.search.with_added(fresh), self.command_prefix, self.community)
+        return len(fresh)
+
+    @property
+    def approved(self) -> tuple[Resource, ...]:
+        return tuple(self._approved)
+
+    @staticmethod
+    def _known_urls(catalog: Catalog) -> frozenset[str]:
+        cached = _URL_KEYS.get(id(catalog))
+        if cached is None or cached[0] is not catalog:
+            cached = (catalog, frozenset(normalize_url(r.url) for r in catalog.resources if r.url))
+            _URL_KEYS.clear()
+            _URL_KEYS[id(catalog)] = cached
+        return cached[1]
+
     def reload(self) -> bool:
         """Re-read the catalog file; on any problem keep serving the last good catalog."""
         ctx = self._load()
         if ctx is None:
             return False
         self._ctx = ctx
+        self._reapply_approved()
         gc.freeze()
         log.info("catalog reloaded: %d resources", len(ctx.catalog))
         return True
@@ -203,12 +237,18 @@ class BotService:
                 ctx = await asyncio.to_thread(self._load)
                 if ctx is not None:
                     self._ctx = ctx  # one reference swap: an answer sees the old catalog or the new, whole
+                    self._reapply_approved()
                     # No gc.collect() here, unlike at start: a full collection holds the interpreter lock
                     # for as long as it takes over the new catalog, which is the stall this avoids.
                     gc.freeze()
                     log.info("catalog reloaded: %d resources", len(ctx.catalog))
                     done = True
             return done
+
+    def _reapply_approved(self) -> None:
+        """After a reload the approved resources stay live (those the new YAML has are not added twice)."""
+        approved, self._approved = self._approved, []
+        self.add_approved(approved)
 
     def _load(self) -> Context | None:
         if self.path is None:

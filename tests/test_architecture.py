@@ -58,9 +58,12 @@ def test_importing_the_core_and_cli_loads_no_platform_sdk():
     assert not loaded
 
 
-def test_one_shot_commands_do_not_load_settings_or_storage():
-    modules = loaded_modules("from bot.cli import main\nmain(['ask', 'help'])")
-    assert "pydantic_settings" not in modules and "sqlalchemy" not in modules
+def test_one_shot_commands_do_not_load_settings_or_a_platform_sdk(tmp_path):
+    # They do read the database (approved resources are part of the catalog), but not every setting.
+    modules = loaded_modules(f"import os\nos.environ['DATABASE_URL'] = 'sqlite:///{tmp_path}/x.db'\n"
+                             "from bot.cli import main\nmain(['ask', 'help'])")
+    assert "pydantic_settings" not in modules
+    assert not {m for m in modules for sdk in PLATFORM_SDKS if m == sdk or m.startswith(sdk + ".")}
 
 
 def test_nothing_reads_the_shared_folder():
