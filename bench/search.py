@@ -200,6 +200,7 @@ def run_one(size: int | None) -> dict:
             engine.complete(prefix)
             ctimes.append(time.perf_counter() - t)
     complete_p50, complete_p99 = _percentiles(ctimes)
+    semantic = _bench_semantic(engine, catalog, texts, size is None)
 
     # Relevance under the bound: the top five of each query, scored as bounded, against scoring every
     # candidate (after the timings, so that they measure the engine as shipped).
@@ -227,8 +228,66 @@ def run_one(size: int | None) -> dict:
         "make_s": make_s, "build_s": build_s, "rss_catalog_mb": rss_catalog, "rss_index_mb": rss_index,
         "search_p50": search_p50, "search_p99": search_p99, "complete_p50": complete_p50,
         "complete_p99": complete_p99, "base_p50": base_p50, "base_p99": base_p99,
-        "agree": agree, "checked": checked, **added,
+        "agree": agree, "checked": checked, **added, **semantic,
     }
+
+
+def _timed_searches(engine, texts: list[str], category_ids: set[str], repeat: int = REPEAT) -> tuple[float, float]:
+    from bot.core.commands import parse_query
+
+    times = []
+    for _ in range(repeat):
+        for text in texts:
+            t = time.perf_counter()
+            engine.search(parse_query(text, category_ids), limit=5)
+            times.append(time.perf_counter() - t)
+    return _percentiles(times)
+
+
+def _bench_semantic(engine, catalog: Catalog, texts: list[str], seed: bool) -> dict:
+    """The semantic layer, when its extra is installed: the model's load, the catalog's vectors (computed,
+    then read back from the cache), RSS with them, and searches with it on (the mix above, and questions,
+    which are what it is consulted for); at seed size also relevance on the question sets, lexical vs fused."""
+    import tempfile
+
+    from bot import semantic
+    from bot.core.commands import parse_query
+    from bot.core.search_fusion import FusedSearch
+
+    if not semantic.installed():
+        return {"semantic": False}
+    category_ids = {c.id for c in catalog.categories}
+    questions = [q for q, _ in QUESTIONS + HELD_OUT_QUESTIONS]
+    out: dict = {"semantic": True}
+    out["q_lex_p50"], out["q_lex_p99"] = _timed_searches(engine, questions, category_ids)
+    with tempfile.TemporaryDirectory() as cache:
+        t = time.perf_counter()
+        embedder = semantic.load_embedder()
+        out["model_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        vectors = semantic.catalog_vectors(catalog, embedder, Path(cache))
+        out["vectors_s"] = time.perf_counter() - t
+        del vectors
+        t = time.perf_counter()
+        index = semantic.SemanticIndex(embedder, catalog, semantic.catalog_vectors(catalog, embedder, Path(cache)))
+        out["cached_s"] = time.perf_counter() - t
+    out["rss_semantic_mb"] = _rss_mb()
+    fused = FusedSearch(engine, index)
+    out["mix_fused_p50"], out["mix_fused_p99"] = _timed_searches(fused, texts, category_ids)
+    out["q_fused_p50"], out["q_fused_p99"] = _timed_searches(fused, questions, category_ids)
+    fresh = _new_resources(20)
+    one = []
+    for r in fresh:
+        t = time.perf_counter()
+        fused.with_added([r])
+        one.append(time.perf_counter() - t)
+    out["fused_add1_ms"] = statistics.median(one) * 1000
+    if seed:
+        for label, eng in (("lex", engine), ("fused", fused)):
+            def run(text, eng=eng):
+                return [h.resource.id for h in eng.search(parse_query(text, category_ids), limit=5).hits]
+            out[f"rel_{label}"] = [*relevance(run, QUESTIONS), *relevance(run, HELD_OUT_QUESTIONS)]
+    return out
 
 
 def _new_resources(count: int) -> tuple:
@@ -321,6 +380,34 @@ def main() -> int:
     print("with_added(1): median time to make an engine that also finds one approved resource (onto the base); "
           "200th approval: onto an overlay of 199 (the overlay is rebuilt from all added ones). Search timings "
           "(parse included) without an overlay, and with one of 1 and of 200 added resources, same queries.")
+    sem_rows = [r for r in rows if r.get("semantic")]
+    if not sem_rows:
+        print("\nsemantic layer: not installed (pip install '.[semantic]'), not measured")
+        return 0
+    print()
+    header = (f"{'catalog':>8} | {'model s':>7} | {'vectors s':>9} | {'cached s':>8} | {'RSS MB':>6} | "
+              f"{'mix p50/p99 ms: lexical':>23} | {'fused':>15} | {'questions: lexical':>18} | {'fused':>15} | "
+              f"{'with_added(1)':>13}")
+    print(header)
+    print("-" * len(header))
+    for r in sem_rows:
+        print(f"{r['label']:>8} | {r['model_s']:7.2f} | {r['vectors_s']:9.2f} | {r['cached_s']:8.2f} | "
+              f"{r['rss_semantic_mb']:6.0f} | {r['search_p50']:11.2f} / {r['search_p99']:9.2f} | "
+              f"{r['mix_fused_p50']:6.2f} / {r['mix_fused_p99']:6.2f} | "
+              f"{r['q_lex_p50']:7.2f} / {r['q_lex_p99']:8.2f} | "
+              f"{r['q_fused_p50']:6.2f} / {r['q_fused_p99']:6.2f} | {r['fused_add1_ms']:10.2f} ms")
+    print("semantic layer (bot/semantic.py, packaged static model): model = load the model; vectors = embed every "
+          "resource (cold cache); cached = the same read back from the cache file; RSS = peak after it, index "
+          "included. Searches with parse_query, limit 5: the benchmark's query mix (mostly names and keywords, "
+          f"which fusion leaves to the lexical index) and the {len(QUESTIONS) + len(HELD_OUT_QUESTIONS)} questions "
+          "below (which it ranks by meaning too); with_added(1) = one approval, both indexes.")
+    seed_row = next((r for r in sem_rows if "rel_lex" in r), None)
+    if seed_row:
+        print(f"\nquestion relevance on the seed catalog  | sample ({len(QUESTIONS)}) hit@1 / recall@5 | "
+              f"held-out ({len(HELD_OUT_QUESTIONS)}) hit@1 / recall@5")
+        for label, key in (("lexical", "rel_lex"), ("lexical + semantic", "rel_fused")):
+            a, b, c, d = seed_row[key]
+            print(f"{label:>40} | {a:13.3f} / {b:.3f}       | {c:14.3f} / {d:.3f}")
     return 0
 
 

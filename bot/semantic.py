@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MODEL = "wordllama-l2-supercat"
 DIM = 64  # of 256: the same fused relevance on both question sets, a quarter of the cost at 100,000
 DEFAULT_CACHE = Path("var")
+BATCH = 1024  # texts embedded at a time
 _warned = False
 
 
@@ -56,12 +57,14 @@ class StaticEmbedder:
         import numpy as np
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # No special tokens: a sentence-start token in every text would pull all vectors together.
-        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)  # type: ignore[attr-defined]
-        for i, encoding in enumerate(encodings):
-            ids = [t for t, m in zip(encoding.ids, encoding.attention_mask, strict=True) if m]
-            if ids:
-                out[i] = self.table[ids].mean(axis=0)
+        # In batches: a tokenizer's encodings of 100,000 texts at once would take most of a gigabyte.
+        for start in range(0, len(texts), BATCH):
+            chunk = list(texts[start:start + BATCH])
+            # No special tokens: a sentence-start token in every text would pull all vectors together.
+            encodings = self.tokenizer.encode_batch(chunk, add_special_tokens=False)  # type: ignore[attr-defined]
+            for i, encoding in enumerate(encodings, start):
+                if encoding.ids:
+                    out[i] = self.table[encoding.ids].mean(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -92,7 +95,7 @@ def load_embedder(dim: int = DIM) -> StaticEmbedder | None:
     tokenizer_path, weights_path = files
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     tokenizer.no_truncation()
-    tokenizer.no_padding()
+    tokenizer.no_padding()  # padding would be averaged in: every token of an encoding is the text's
     with safe_open(str(weights_path), framework="np", device="cpu") as fh:
         table = np.ascontiguousarray(fh.get_tensor("embedding.weight")[:, :dim], dtype=np.float32)
     return StaticEmbedder(tokenizer, table, f"{MODEL}-{dim}")
@@ -164,17 +167,27 @@ def catalog_vectors(catalog: Catalog, embedder: StaticEmbedder, cache_dir: Path 
     import numpy as np
 
     categories = {c.id: c for c in catalog.categories}
-    texts = [resource_text(r, categories.get(r.category)) for r in catalog.resources]
-    digest = hashlib.sha256("\x1e".join([embedder.name, *texts]).encode()).hexdigest()[:24]
-    path = cache_dir / f"semantic-{embedder.name}-{digest}.npy" if cache_dir is not None else None
+    resources = catalog.resources
+
+    def texts(start: int = 0, stop: int | None = None) -> list[str]:  # made again when needed: at 100,000
+        return [resource_text(r, categories.get(r.category)) for r in resources[start:stop]]  # they weigh
+
+    hasher = hashlib.sha256(embedder.name.encode())
+    for start in range(0, len(resources), BATCH):
+        for text in texts(start, start + BATCH):
+            hasher.update(b"\x1e" + text.encode())
+    path = cache_dir / f"semantic-{embedder.name}-{hasher.hexdigest()[:24]}.npy" if cache_dir is not None else None
     if path is not None and path.is_file():
         try:
             vectors = np.load(path, mmap_mode=None, allow_pickle=False)
-            if vectors.shape == (len(texts), embedder.dim):
+            if vectors.shape == (len(resources), embedder.dim):
                 return vectors
         except (OSError, ValueError):
             log.warning("semantic cache %s is unreadable; recomputing it", path)
-    vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    vectors = np.zeros((len(resources), embedder.dim), dtype=np.float32)
+    for start in range(0, len(resources), BATCH):
+        chunk = texts(start, start + BATCH)
+        vectors[start:start + len(chunk)] = embedder.embed(chunk)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
