@@ -25,13 +25,17 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.discord.commands import (
+    FixButton,
     MoreButton,
+    RefButton,
     Responder,
     ShareButton,
     build_tree,
     command_payload,
     group_name,
 )
+from bot.adapters.discord.modals import FORM_TEMPLATE
+from bot.adapters.discord.poster import DiscordPoster
 from bot.errors import PlatformError
 from bot.health import HealthCheck, PlatformState
 from bot.service import BotService
@@ -41,6 +45,9 @@ from bot.storage import Store
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 60.0
+# A rate limit longer than this raises discord.RateLimited instead of sleeping: an interaction cannot wait
+# that long anyway, and a post had better be retried later by its caller (30 s is discord.py's minimum).
+MAX_RATELIMIT_WAIT = 30.0
 
 
 def sync_key(application_id: int, guild_id: int | None) -> str:
@@ -60,6 +67,7 @@ class MlopsClient(discord.Client):
             intents=discord.Intents(guilds=True),
             allowed_mentions=discord.AllowedMentions.none(),
             application_id=settings.discord_application_id,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
         )
         self.responder = responder  # read by the buttons (commands.ShareButton, MoreButton)
         self.store = store
@@ -69,7 +77,7 @@ class MlopsClient(discord.Client):
         self.synced: bool | None = None  # whether the last start sent the definitions
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(ShareButton, MoreButton)
+        self.add_dynamic_items(ShareButton, MoreButton, RefButton, FixButton)
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -94,6 +102,16 @@ class MlopsClient(discord.Client):
         log.info("discord: synced the command definitions %s",
                  f"to guild {self.guild_id}" if guild else "globally (may take up to an hour to show)")
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Modal submits, by custom_id: the modal needs no memory of having been shown, so one opened before
+        a restart is still understood (discord.py's own routing would need the Modal object)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return  # commands go to the tree, buttons to their DynamicItem
+        custom_id = (interaction.data or {}).get("custom_id")
+        match = FORM_TEMPLATE.fullmatch(custom_id) if isinstance(custom_id, str) else None
+        if match is not None:
+            await self.responder.submit(interaction, match["kind"], match["ref"])
+
     async def on_connect(self) -> None:
         self.connected.set()
 
@@ -113,8 +131,10 @@ class DiscordAdapter:
         self.service = service
         self.settings = settings
         self.store = store
-        self.responder = Responder(service) if defer_after is None else Responder(service, defer_after=defer_after)
+        timing = {} if defer_after is None else {"defer_after": defer_after}
+        self.responder = Responder(service, guild_id=settings.discord_guild_id, **timing)
         self.client: MlopsClient | None = None
+        self.poster: DiscordPoster | None = None  # set by start(): what the app layer posts through
         self._task: asyncio.Task[None] | None = None
         self._saved: tuple[str, yarl.URL] | None = None
         self._http_trace = http_trace
@@ -157,6 +177,7 @@ class DiscordAdapter:
             reason = f"{error.__class__.__name__}: {_one_line(error)}" if error else "timed out"
             raise PlatformError(f"could not connect to the Discord gateway: {reason}")
         self._task.add_done_callback(_log_end)
+        self.poster = DiscordPoster(client, guild_id=self.settings.discord_guild_id)
         log.info("discord: connected as %s (application %s)", client.user, client.application_id)
 
     async def health(self) -> PlatformState:

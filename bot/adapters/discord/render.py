@@ -46,11 +46,21 @@ ERROR_COLOR = discord.Colour(0xE63946)
 #   mlops:s:<offset>:<command>   share the reply of <command> at <offset> in the channel
 #   mlops:s                      share a copy of the message itself (its command did not fit)
 #   mlops:m:<offset>:<command>   the next page of <command>
+#   mlops:<code>:<ref>           a button that acts on <ref> (approve suggestion 42: mlops:a:42); the
+#                                service checks whoever clicks again, so the id grants nothing
 # Command names are shortened to one letter to leave room for the query.
 SHARE_PREFIX = "mlops:s"
 MORE_PREFIX = "mlops:m"
 SHARE_TEMPLATE = re.compile(r"mlops:s(?::(?P<offset>[0-9]{1,5}):(?P<command>.+))?", re.DOTALL)
 MORE_TEMPLATE = re.compile(r"mlops:m:(?P<offset>[0-9]{1,5}):(?P<command>.+)", re.DOTALL)
+REF_CODES = {ButtonAction.APPROVE: "a", ButtonAction.REJECT: "r", ButtonAction.EDIT: "e",
+             ButtonAction.ANYWAY: "y", ButtonAction.RETRY: "t"}
+REF_ACTIONS = {code: action for action, code in REF_CODES.items()}
+REF_TEMPLATE = re.compile(r"mlops:(?P<code>[" + "".join(REF_CODES.values()) + r"]):(?P<ref>.+)", re.DOTALL)
+STYLES = {ButtonAction.SHARE: discord.ButtonStyle.primary, ButtonAction.MORE: discord.ButtonStyle.secondary,
+          ButtonAction.APPROVE: discord.ButtonStyle.success, ButtonAction.REJECT: discord.ButtonStyle.danger,
+          ButtonAction.EDIT: discord.ButtonStyle.secondary, ButtonAction.ANYWAY: discord.ButtonStyle.primary,
+          ButtonAction.RETRY: discord.ButtonStyle.primary}
 TOO_LONG_FOR_MORE = "This query is too long for a More button: shorten it to page further."
 
 _MARKDOWN = re.compile(r"([\\*_`~|\[\]<])")  # emphasis, code, spoilers, masked links, mentions
@@ -125,12 +135,21 @@ def decode_command(encoded: str) -> str:
 
 def button_custom_id(button: Button) -> str | None:
     """The custom_id that carries this button's state, or None when it cannot fit in 100 characters."""
+    if not button.action.carries_command:
+        return ref_custom_id(button.action, button.ref)
     prefix = SHARE_PREFIX if button.action is ButtonAction.SHARE else MORE_PREFIX
     offset = min(max(0, button.offset), MAX_OFFSET)  # the core caps offsets far below this anyway
     custom_id = f"{prefix}:{offset}:{encode_command(button.command)}"
     if len(custom_id) <= MAX_CUSTOM_ID and units(custom_id) <= MAX_CUSTOM_ID and button.command.strip():
         return custom_id
     return SHARE_PREFIX if button.action is ButtonAction.SHARE else None
+
+
+def ref_custom_id(action: ButtonAction, ref: str) -> str | None:
+    custom_id = f"mlops:{REF_CODES[action]}:{ref}"
+    if ref and units(custom_id) <= MAX_CUSTOM_ID:
+        return custom_id
+    return None  # refs are numbers and short tokens: one this long is a bug, and the button is left out
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -140,6 +159,7 @@ class ButtonSpec:
     label: str
     custom_id: str
     action: ButtonAction
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary
 
 
 @dataclass
@@ -198,11 +218,13 @@ def _buttons(reply: Reply) -> tuple[list[ButtonSpec], list[str]]:
     for button in reply.buttons[:MAX_BUTTONS]:
         custom_id = button_custom_id(button)
         if custom_id is None:
-            notes.append(TOO_LONG_FOR_MORE)
+            if button.action is ButtonAction.MORE:
+                notes.append(TOO_LONG_FOR_MORE)
             continue
         if any(s.custom_id == custom_id for s in specs):
             continue  # Discord refuses two components with one custom_id in a message
-        specs.append(ButtonSpec(fit(button.label, MAX_LABEL) or button.action.value, custom_id, button.action))
+        label = fit(button.label.strip(), MAX_LABEL) or button.action.value.capitalize()
+        specs.append(ButtonSpec(label, custom_id, button.action, STYLES[button.action]))
     return specs, notes
 
 
