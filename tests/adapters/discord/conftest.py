@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.discord import DiscordAdapter
+from bot.core.catalog import Catalog
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store, open_store
@@ -95,3 +96,43 @@ async def plain_client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
             with contextlib.suppress(asyncio.CancelledError, discord.DiscordException, OSError):
                 await asyncio.wait_for(task, 5)
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+def give_bot_a_member(fake: FakeDiscord, roles: list[str] | None = None) -> None:
+    """Make the fake's GUILD_CREATE carry the bot's own member, with `roles`, as Discord's does even without
+    the members intent (it is discord.py's `guild.me`, from which channel permissions are computed).
+    Call before the bot connects."""
+    original = fake.guild_create
+
+    def guild_create(guild_id: str) -> dict[str, Any]:
+        data = original(guild_id)
+        data["members"] = [{"user": fake.bot_user, "roles": list(roles or []),
+                            "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": False, "mute": False,
+                            "flags": 0, "pending": False, "nick": None, "avatar": None, "premium_since": None,
+                            "communication_disabled_until": None}]
+        return data
+
+    fake.guild_create = guild_create  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def own_service(catalog: Catalog) -> BotService:
+    """A service of this test's own, for registering test handlers (register_form, register_click) on."""
+    return BotService(catalog)
+
+
+@pytest.fixture
+async def start_adapter(make_adapter: Callable[..., DiscordAdapter]
+                        ) -> AsyncIterator[Callable[..., Awaitable[DiscordAdapter]]]:
+    """`await start_adapter(**make_adapter's arguments)`: a started adapter, stopped after the test."""
+    running: list[DiscordAdapter] = []
+
+    async def start(**kwargs: Any) -> DiscordAdapter:
+        adapter = make_adapter(**kwargs)
+        await adapter.start()
+        running.append(adapter)
+        return adapter
+
+    yield start
+    for adapter in reversed(running):
+        await adapter.stop()
