@@ -555,6 +555,13 @@ class IndexedSearch:
             out.update(d for d in docs if off <= d < end and d - off in members)
         return out
 
+    def _local(self, doc: int, allowed: list[set[int] | None]) -> bool:
+        """Whether `doc` (numbered across segments) is in its segment's `allowed` set."""
+        for (off, _), docs in zip(reversed(self._parts), reversed(allowed), strict=True):
+            if doc >= off:
+                return docs is None or doc - off in docs
+        return False
+
     def _known_word(self, word: str) -> bool:
         return any(word in seg._word_term for _, seg in self._parts)
 
@@ -585,10 +592,9 @@ class IndexedSearch:
         out: list[str] = []
         changed = False
         for word in analysis.plain:
-            if (len(word) >= RUN_TOGETHER and word not in STOPWORDS and not self._known(stem(word))
-                    and not self._near_words(word, 1)):
-                pieces = self._segment(word)
-                if pieces:
+            if len(word) >= RUN_TOGETHER and word not in STOPWORDS and not self._known(stem(word)):
+                pieces = self._segment(word)  # dictionary lookups: cheap, so tried before the typo search
+                if pieces and not self._near_words(word, 1):
                     out += pieces
                     changed = True
                     continue
@@ -631,16 +637,14 @@ class IndexedSearch:
         # little, so its resources only get a bonus and are ranked by score with everything else.
         intended: list[int] = []
         for cid in self._intended_categories(matched):
-            docs = [off + d for off, seg in self._parts for d in seg._category_docs.get(cid, ())]
-            if len(docs) <= CURATED_CATEGORY:
-                intended += docs
+            if sum(len(seg._category_docs.get(cid, ())) for _, seg in self._parts) <= CURATED_CATEGORY:
+                intended += [off + d for off, seg in self._parts for d in seg._category_docs.get(cid, ())]
             else:  # every scored member of the category, wherever it stands in the catalog
                 for d in self._members("_by_category", cid, scores.keys()):
                     scores[d] += INTENT_BONUS
         intended.sort()
-        if query.has_filters:
-            permitted = {off + d for (off, _), docs in zip(self._parts, allowed, strict=True) for d in docs or ()}
-            intended = [d for d in intended if d in permitted]
+        if query.has_filters:  # looked up per intended resource: the filtered set may be most of the catalog
+            intended = [d for d in intended if self._local(d, allowed)]
         first = set(intended)
         best = max(scores.values(), default=0.0)
         # Never empty-handed: when even the best partial match is weak (words spread over many resources),
