@@ -154,22 +154,41 @@ class ButtonState:
 
 
 def encode_button(button: Button) -> str | None:
-    """The button's value, or None when it cannot fit Slack's 2000 characters (the button is dropped)."""
-    # The JSON object {"c": command, "o": offset}, written directly (json's encoder machinery costs more
-    # than the two fields); decode_button reads it back with json.loads.
-    value = f'{{"c":{_json_string(button.command)},"o":{max(0, min(button.offset, MAX_OFFSET))}}}'
+    """The button's value, or None when it cannot fit Slack's 2000 characters (the button is dropped).
+
+    Share and More carry their command and offset; every other action carries only its reference, so
+    that a click can never say what to do, only what it is about (the service checks the clicker)."""
+    # JSON objects ({"c": command, "o": offset} or {"r": ref}) written directly (json's encoder machinery
+    # costs more than the two fields); the decoders read them back with json.loads.
+    if button.action.carries_command:
+        value = f'{{"c":{_json_string(button.command)},"o":{max(0, min(button.offset, MAX_OFFSET))}}}'
+    else:
+        value = f'{{"r":{_json_string(button.ref)}}}'
     return value if len(value) * 2 <= MAX_BUTTON_VALUE or units(value) <= MAX_BUTTON_VALUE else None
 
 
-def decode_button(action_id: str, value: str | None) -> ButtonState | None:
-    """Parse a value we wrote; anything else (old format, tampering) is None."""
-    name = action_id.removeprefix(ACTION_PREFIX).split("_", 1)[0]
+def _action_of(action_id: str) -> ButtonAction | None:
+    if not action_id.startswith(ACTION_PREFIX):
+        return None
     try:
-        action = ButtonAction(name)
+        return ButtonAction(action_id.removeprefix(ACTION_PREFIX).split("_", 1)[0])
+    except ValueError:
+        return None
+
+
+def _object(value: str | None) -> dict[str, Any] | None:
+    try:
         data = json.loads(value or "")
     except (ValueError, TypeError):
         return None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def decode_button(action_id: str, value: str | None) -> ButtonState | None:
+    """Parse a Share/More value we wrote; anything else (a ref button, old format, tampering) is None."""
+    action = _action_of(action_id)
+    data = _object(value)
+    if action is None or not action.carries_command or data is None or set(data) != {"c", "o"}:
         return None
     command, offset = data.get("c"), data.get("o")
     if not isinstance(command, str) or not isinstance(offset, int) or isinstance(offset, bool):
@@ -177,6 +196,26 @@ def decode_button(action_id: str, value: str | None) -> ButtonState | None:
     if len(command) > MAX_BUTTON_VALUE or not 0 <= offset <= MAX_OFFSET:
         return None
     return ButtonState(action, command, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class RefClick:
+    """A click on a button that names what it acts on (Approve #42): nothing more is read from it."""
+
+    action: ButtonAction
+    ref: str
+
+
+def decode_ref(action_id: str, value: str | None) -> RefClick | None:
+    """Parse a reference button's value we wrote; a command button, tampering or junk is None."""
+    action = _action_of(action_id)
+    data = _object(value)
+    if action is None or action.carries_command or data is None or set(data) != {"r"}:
+        return None
+    ref = data["r"]
+    if not isinstance(ref, str) or not ref or len(ref) > MAX_BUTTON_VALUE:
+        return None
+    return RefClick(action, ref)
 
 
 # -- blocks -----------------------------------------------------------------------------------------
@@ -272,7 +311,9 @@ def _actions_block(buttons: Iterable[Button]) -> dict[str, Any] | None:
     for index, button in enumerate(buttons):
         value = encode_button(button)
         label = plain(button.label, MAX_BUTTON_TEXT)
-        if value is None or not label or len(elements) == MAX_ACTION_ELEMENTS:
+        # A reference button without its reference would only ever answer "not one I know".
+        unusable = value is None or (not button.action.carries_command and not button.ref)
+        if unusable or not label or len(elements) == MAX_ACTION_ELEMENTS:
             continue
         element: dict[str, Any] = {
             "type": "button",
@@ -281,8 +322,10 @@ def _actions_block(buttons: Iterable[Button]) -> dict[str, Any] | None:
             "action_id": f"{ACTION_PREFIX}{button.action.value}_{index}",
             "value": value,
         }
-        if button.action is ButtonAction.SHARE:
+        if button.action in (ButtonAction.SHARE, ButtonAction.APPROVE):
             element["style"] = "primary"
+        elif button.action is ButtonAction.REJECT:
+            element["style"] = "danger"
         elements.append(element)
     return {"type": "actions", "block_id": "mlops_buttons", "elements": elements} if elements else None
 

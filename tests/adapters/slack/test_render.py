@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.adapters.slack.render import (
     MAX_BLOCKS,
     decode_button,
+    decode_ref,
     encode_button,
     encode_message,
     escape,
@@ -223,3 +224,36 @@ def test_many_items_are_capped_at_50_blocks_and_the_footer_says_so():
     assert MAX_BLOCKS - 1 <= len(message["blocks"]) <= MAX_BLOCKS
     assert "more not shown here" in message["blocks"][-1]["elements"][0]["text"]
     assert message["blocks"][-2]["type"] == "actions"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([a for a in ButtonAction if not a.carries_command]), st.text(min_size=1, max_size=300))
+def test_reference_buttons_carry_only_their_ref_and_round_trip(action: ButtonAction, ref: str):
+    value = encode_button(Button("Approve", action, command="delete everything", offset=3, ref=ref))
+    assert value is not None and json.loads(value) == {"r": ref}
+    click = decode_ref(f"mlops_{action.value}_0", value)
+    assert click is not None and (click.action, click.ref) == (action, ref)
+    assert decode_button(f"mlops_{action.value}_0", value) is None
+
+
+def test_a_reference_button_renders_as_mlops_action_index_with_its_ref():
+    reply = Reply(header="Suggestion #7", buttons=(Button("Approve", ButtonAction.APPROVE, ref="7"),
+                                                  Button("Reject", ButtonAction.REJECT, ref="7"),
+                                                  Button("Lost", ButtonAction.EDIT)))
+    elements = next(b for b in render_message(reply)["blocks"] if b["type"] == "actions")["elements"]
+    assert [(e["action_id"], e["value"]) for e in elements] == [("mlops_approve_0", '{"r":"7"}'),
+                                                                ("mlops_reject_1", '{"r":"7"}')]
+    assert elements[0]["style"] == "primary" and elements[1]["style"] == "danger"
+
+
+def test_tampered_reference_values_and_crossed_kinds_are_refused():
+    assert decode_ref("mlops_approve_0", '{"r": 7}') is None
+    assert decode_ref("mlops_approve_0", '{"r": ""}') is None
+    assert decode_ref("mlops_approve_0", '{"r": "7", "c": "approve 8"}') is None
+    assert decode_ref("mlops_approve_0", '"7"') is None
+    assert decode_ref("mlops_approve_0", None) is None
+    assert decode_ref("mlops_share_0", '{"r": "7"}') is None  # Share carries a command, never a ref
+    assert decode_ref("mlops_nuke_0", '{"r": "7"}') is None
+    assert decode_ref("other_approve_0", '{"r": "7"}') is None
+    assert decode_button("mlops_approve_0", '{"c": "x", "o": 1}') is None  # a ref action never runs a command
+    assert decode_button("mlops_more_0", '{"c": "x", "o": 1, "r": "7"}') is None
