@@ -93,7 +93,7 @@ class DiscordPoster:
                 channel = await self._call(f"look-up of channel {channel_id}", channel_id,
                                            self.client.fetch_channel(snowflake))
             except PostError as exc:
-                return exc.hint or exc.detail
+                return exc.hint or str(exc)
         if not isinstance(channel, discord.abc.GuildChannel | discord.Thread) or not isinstance(
                 channel, discord.abc.Messageable):
             return f"Channel {channel_id} is not a text channel of a server: pick one where members can write."
@@ -108,7 +108,7 @@ class DiscordPoster:
                 me = await self._call(f"look-up of the bot in server {channel.guild.id}", channel_id,
                                       channel.guild.fetch_member(self.client.user.id))
             except PostError as exc:
-                return exc.hint or exc.detail
+                return exc.hint or str(exc)
         permissions = channel.permissions_for(me)
         missing = [label for attribute, label in NEEDED if not getattr(permissions, attribute)]
         if not missing:
@@ -154,7 +154,7 @@ class DiscordPoster:
                               permanent=False)
         if error.code in ("missing_access", "missing_permissions", "unknown_channel"):
             # The setup is wrong, and stays wrong until someone fixes it: say so where operators look.
-            log.warning("discord: %s failed: %s%s", what, error.detail, f" ({error.hint})" if error.hint else "")
+            log.warning("discord: %s failed: %s%s", what, str(error), f" ({error.hint})" if error.hint else "")
         raise error from None
 
 
