@@ -29,7 +29,8 @@ KIND_WORDS: dict[str, str] = {k: k for k in KINDS} | {
 class Command:
     name: str  # a registered command's name (bot.core.registry), or "unknown"
     args: str = ""
-    raw: str = ""  # the whole text after /mlops, cleaned
+    raw: str = ""  # the text after /mlops, cleaned, cut to MAX_QUERY
+    full: str = ""  # the arguments uncut (up to MAX_INPUT), for commands that take long text (suggest)
     notices: tuple[str, ...] = field(default=())
 
     @property
@@ -54,7 +55,7 @@ def parse(text: str) -> Command:
         length = len(args) if sent <= MAX_INPUT else sent - (len(text) - len(args))
         notices.append(f"Your query was {length:,} characters long, so only its first {MAX_QUERY} were used.")
         args = args[:MAX_QUERY].rstrip()
-    return Command(name, args=args, raw=text[:MAX_QUERY], notices=tuple(notices))
+    return Command(name, args=args, raw=text[:MAX_QUERY], notices=tuple(notices), full=rest.strip())
 
 
 def suggest_command(word: str) -> str | None:

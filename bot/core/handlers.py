@@ -45,7 +45,7 @@ def handle(command: Command, ctx: Context, offset: int = 0, *, call: Call | None
         outcome = found.handler(command, ctx, call)
     except QueryError as exc:
         outcome = _error(ctx, "That filter is not one I know", str(exc), usage="resource")
-    if command.notices and isinstance(outcome, Reply):
+    if command.notices and isinstance(outcome, Reply) and not found.long_text:
         outcome = replace(outcome, notices=outcome.notices + command.notices)
     return outcome
 

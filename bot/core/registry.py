@@ -49,6 +49,7 @@ class CommandSpec:
     permission: Permission = Permission.MEMBER
     options: tuple[Option, ...] = ()
     in_help: bool = True
+    long_text: bool = False  # reads Command.full: its text is not cut to a query's length (a suggestion's why)
 
     def text(self, values: dict[str, Any]) -> str:
         """The command line that typed options stand for: `resource kind:paper debt`."""
@@ -66,12 +67,12 @@ _loaded = False
 
 def command(name: str, *, aliases: tuple[str, ...] = (), usage: str, example: str, summary: str, short: str,
             permission: Permission = Permission.MEMBER, options: tuple[Option, ...] = (),
-            in_help: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            in_help: bool = True, long_text: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
         if name in _SPECS:
             raise ValueError(f"command {name!r} is registered twice")
         _SPECS[name] = CommandSpec(name, aliases, usage, example, summary, short, handler, permission, options,
-                                   in_help)
+                                   in_help, long_text)
         return handler
 
     return register

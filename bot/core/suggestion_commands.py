@@ -21,9 +21,9 @@ from bot.core.text import ascii_int
          summary="Suggest a resource for the catalog; moderators review it",
          options=(Option("url", "the link, https://…", max_length=2000),
                   Option("title", "its title (taken from the link when empty)"),
-                  Option("why", "why it is worth learning from", max_length=1000, prefix="| ")))
+                  Option("why", "why it is worth learning from", max_length=1000, prefix="| ")), long_text=True)
 def _suggest(cmd: Command, ctx: Context, call: Call) -> object:
-    raw = cmd.raw.partition(" ")[2]  # not `args`: a why of up to 1,000 characters is not cut at 200
+    raw = cmd.full  # not `args`: a link of 2,000 characters and a why of 1,000 are not cut at 200
     if not raw.strip():
         return suggest_form()
     url, title, why, note = split_args(raw)
@@ -71,7 +71,7 @@ def _approve(cmd: Command, ctx: Context, call: Call) -> object:
 
 @command("reject", aliases=("decline", "deny"), short="x", usage="reject <number> <reason>",
          example="reject 12 already covered by Feast", summary="Reject a suggestion, with a reason (moderators)",
-         permission=Permission.MODERATOR,
+         permission=Permission.MODERATOR, long_text=True,
          options=(Option("number", "the suggestion's number", kind="int", required=True, min_value=1,
                          max_value=10**9),
                   Option("reason", "why (sent to the member)", required=True, max_length=MAX_REASON)))
@@ -87,8 +87,7 @@ def _reject(cmd: Command, ctx: Context, call: Call) -> object:
 
 
 def _number(cmd: Command) -> tuple[int | None, str]:
-    raw = cmd.raw.partition(" ")[2].strip()
-    token, _, rest = raw.partition(" ")
+    token, _, rest = cmd.full.partition(" ")
     return ascii_int(token.lstrip("#")), rest
 
 
