@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from bot.app.wiring import App
     from bot.service import BotService
     from bot.settings import Settings
-    from bot.storage import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -143,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _settings(args)
             if args.command == "discord":
                 return _discord(args, settings, parser)
-            return _run(_service(settings.catalog, settings.command_name), settings)
+            return _run(_service(settings.catalog, settings.command_name, settings), settings)
         # One-shot commands need only the catalog's location: they skip loading every setting
         # (pydantic-settings alone costs ~0.3 s of start-up).
         catalog = _catalog_setting(args)
@@ -223,10 +222,11 @@ def _catalog_path(catalog: Path | None) -> Path:
     return catalog_path(catalog)
 
 
-def _service(catalog: Path | None, command_prefix: str = "/mlops") -> BotService:
+def _service(catalog: Path | None, command_prefix: str = "/mlops", settings: Settings | None = None) -> BotService:
     from bot.service import BotService
 
-    return BotService.from_file(_catalog_path(catalog), command_prefix=command_prefix)
+    community = settings.community() if settings is not None else None
+    return BotService.from_file(_catalog_path(catalog), command_prefix=command_prefix, community=community)
 
 
 def _validate(path: Path, out: TextIO) -> int:
@@ -364,6 +364,10 @@ def _run(service: BotService, settings: Settings) -> int:
     configure_logging(settings, quiet=chat_only)
     store = open_store(settings.database_url)
     try:
+        from bot.app.wiring import build_app, load_approved
+
+        app = build_app(service, store, review_channels={"slack": settings.slack_review_channel or "",
+                                                         "discord": settings.discord_review_channel or ""})
         if chat_only:
             import signal
 
@@ -371,10 +375,15 @@ def _run(service: BotService, settings: Settings) -> int:
 
             if hasattr(signal, "SIGHUP"):  # a closed terminal ends the chat, as usual
                 signal.signal(signal.SIGHUP, signal.SIG_DFL)
-            return run_console(service, history=Path.home() / ".mlops_bot_history")
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(load_approved(app))
+                return run_console(service, history=Path.home() / ".mlops_bot_history", loop=loop)
+            finally:
+                loop.close()
 
         try:
-            asyncio.run(_serve_platforms(service, settings, store))
+            asyncio.run(_serve_platforms(app, settings))
         except BotError:
             raise
         except Exception:
@@ -387,19 +396,30 @@ def _run(service: BotService, settings: Settings) -> int:
     return EXIT_OK
 
 
-async def _serve_platforms(service: BotService, settings: Settings, store: Store) -> None:
+async def _serve_platforms(app: App, settings: Settings) -> None:
     import asyncio
 
+    from bot.app.wiring import load_approved
     from bot.housekeeping import start_housekeeping
-    from bot.runner import configured_adapters, serve
+    from bot.runner import PlatformAdapter, configured_adapters, serve
 
+    service, store = app.service, app.store
+    await load_approved(app)
     scheduler = start_housekeeping(store)
     if _EARLY_RELOADS:
         _EARLY_RELOADS.clear()
         asyncio.get_running_loop().create_task(service.reload_async())
+
+    def started(adapters: list[PlatformAdapter]) -> None:
+        for adapter in adapters:  # each platform's poster, for review posts, DMs and digests
+            poster = getattr(adapter, "poster", None)
+            if poster is not None:
+                app.posters.add(poster)
+
+    background = [app.suggestions.run] if app.suggestions is not None else []
     try:
         await serve(configured_adapters(service, settings, store), on_reload=service.reload_async,
-                    health_address=(settings.host, settings.port))
+                    health_address=(settings.host, settings.port), on_started=started, background=background)
     finally:
         scheduler.shutdown(wait=True)  # a running job finishes before the store closes
 

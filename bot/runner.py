@@ -14,7 +14,7 @@ import gc
 import inspect
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import BotError, ConfigError, PlatformError
@@ -59,11 +59,15 @@ def configured_adapters(service: BotService, settings: Settings, store: Store) -
 
 async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = None,
                 on_reload: Callable[[], object] | None = None, *,
-                health_address: tuple[str, int] | None = None) -> None:
+                health_address: tuple[str, int] | None = None,
+                on_started: Callable[[list[PlatformAdapter]], object] | None = None,
+                background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = ()) -> None:
     """Start all adapters, wait for SIGTERM/SIGINT (or `stop`), then stop them all.
 
     SIGHUP calls `on_reload` (the service's catalog reload), the usual signal for "re-read your files";
     a coroutine it returns runs as a task. SIGTERM and SIGINT win at any moment, during start-up too.
+    Once every adapter runs, `on_started(adapters)` is called and each of `background` (the features'
+    loops: overlay polling, the scheduler) starts with the stop event, which ends it.
     `health_address` (HOST, PORT): where to serve the probes when no adapter has an HTTP server.
     """
     stop = stop or asyncio.Event()
@@ -96,6 +100,7 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
             adapter.health_check = check
     health_server: HealthServer | None = None
     started: list[PlatformAdapter] = []
+    running: list[asyncio.Future[None]] = []
     try:
         for adapter in adapters:
             if not await _start(adapter, stop):
@@ -114,12 +119,21 @@ async def serve(adapters: list[PlatformAdapter], stop: asyncio.Event | None = No
                 # taken on a laptop (3000 often is) must not stop the bot. A probe that finds nothing says so.
                 log.warning("%s; running without /healthz and /readyz (set PORT to a free port)", exc)
                 health_server = None
+        if on_started is not None:
+            on_started(started)
+        for loop_ in background:
+            running.append(asyncio.ensure_future(loop_(stop)))
         # What exists now (modules, SDK clients, the catalog) lives until shutdown: the cyclic collector
         # need not walk it on every full collection while requests come in.
         gc.freeze()
         await stop.wait()
         log.info("shutting down")
     finally:
+        stop.set()
+        if running:  # the features' loops finish their round (a post under way) before the platforms go
+            _, late = await asyncio.wait(running, timeout=10)
+            for task in late:
+                task.cancel()
         if health_server is not None:  # first: probes see the bot go before its platforms do
             await health_server.stop()
         for adapter in reversed(started):
