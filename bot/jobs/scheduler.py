@@ -7,6 +7,7 @@ other replicas. The digest tick reads what is due from the database every DIGEST
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING
@@ -40,6 +41,8 @@ class Jobs:
         """No new runs; a housekeeping run finishes; digests being posted get `timeout` seconds."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+            # AsyncIOScheduler.shutdown is carried out by the loop (call_soon_threadsafe): let it run now.
+            await asyncio.sleep(0)
         if self.digest is not None:
             await self.digest.close(timeout)
 
