@@ -60,7 +60,7 @@ def check(url: str, title: str = "", why: str = "", note: str = "") -> Draft:
             problems.append(("url", f"The link {why_url}. Use a full http(s) link, e.g. https://example.com/page"))
     if not title and url and not problems:
         title = title_from_url(url)
-    if not title:
+    if not title and not problems:  # with a bad link the title comes from the fixed one
         problems.append(("title", "Give the resource a title (1 to 200 characters)."))
     elif len(title) > MAX_TITLE:
         problems.append(("title", f"The title is {len(title):,} characters long; keep it to {MAX_TITLE}."))
