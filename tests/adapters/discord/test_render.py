@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import discord
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.discord.render import (
     MAX_CUSTOM_ID,
     MORE_TEMPLATE,
+    REF_ACTIONS,
+    REF_TEMPLATE,
     SHARE_TEMPLATE,
     TOO_LONG_FOR_MORE,
     button_custom_id,
@@ -33,7 +36,7 @@ links = st.builds(Link, label=text, url=st.one_of(st.just("https://github.com/x/
 items = st.builds(Item, title=text, url=urls, summary=text, meta=st.tuples(text, text),
                   links=st.lists(links, max_size=4).map(tuple))
 buttons = st.builds(Button, label=text, action=st.sampled_from(list(ButtonAction)), command=text,
-                    offset=st.integers(0, 10**6))
+                    offset=st.integers(0, 10**6), ref=st.one_of(st.just(""), st.text(max_size=120)))
 replies = st.builds(
     Reply, header=text, text=text, items=st.lists(items, max_size=14).map(tuple),
     fields=st.lists(st.builds(Field, name=text, value=text, inline=st.booleans()), max_size=30).map(tuple),
@@ -87,6 +90,22 @@ def test_a_more_button_that_cannot_fit_is_dropped_with_a_note() -> None:
     rendered = render(reply)
     assert [b.custom_id for b in rendered.buttons] == ["mlops:s"]
     assert TOO_LONG_FOR_MORE in (rendered.embeds[-1].footer.text or "")
+
+
+def test_reference_buttons_carry_their_action_and_ref_and_are_styled_by_what_they_do() -> None:
+    reply = Reply(header="Suggestion #42", buttons=(
+        Button("Approve", ButtonAction.APPROVE, ref="42"), Button("Reject", ButtonAction.REJECT, ref="42"),
+        Button("Edit", ButtonAction.EDIT, ref="42"), Button("x" * 200, ButtonAction.ANYWAY, ref="tok_en-1"),
+        Button("Lost", ButtonAction.RETRY), Button("Huge", ButtonAction.APPROVE, ref="9" * 100)))
+    specs = render(reply).buttons
+    assert [(b.custom_id, b.style) for b in specs] == [
+        ("mlops:a:42", discord.ButtonStyle.success), ("mlops:r:42", discord.ButtonStyle.danger),
+        ("mlops:e:42", discord.ButtonStyle.secondary), ("mlops:y:tok_en-1", discord.ButtonStyle.primary)]
+    assert len(specs[3].label) == 80  # labels cut to Discord's 80; a button without a ref, or too long, is left out
+    for spec in specs:
+        match = REF_TEMPLATE.fullmatch(spec.custom_id)
+        assert match is not None and REF_ACTIONS[match["code"]] is spec.action
+    assert not any(REF_TEMPLATE.fullmatch(i) for i in ("mlops:s", "mlops:m:5:r x", "mlops:s:0:r x"))
 
 
 def test_ten_items_still_fit_in_ten_embeds_with_every_title_linked() -> None:
