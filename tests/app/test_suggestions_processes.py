@@ -39,7 +39,7 @@ async def test_search_and_ask_in_another_process_see_an_approved_resource(tmp_pa
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/bot.db")
     await mlops_bot(env, "ask", "suggest https://example.com/guides/drift-101 Drift Detection 101")
     await mlops_bot(env, "suggestions", "approve", "1", "--kind", "tutorial", "--category", "experiment-tracking")
-    code, out = await mlops_bot(env, "search", "drift detection 101", "--format", "json", "--limit", "1")
+    _, out = await mlops_bot(env, "search", "drift detection 101", "--format", "json", "--limit", "1")
     assert json.loads(out)[0]["id"] == "drift-detection-101"
-    code, out = await mlops_bot(env, "ask", "/mlops resource drift detection 101")
+    _, out = await mlops_bot(env, "ask", "/mlops resource drift detection 101")
     assert "Drift Detection 101" in out.split("\n", 3)[2]
