@@ -5,6 +5,9 @@ HTTP mode serves `POST /slack/events` (commands, interactivity, events), and `GE
 here, strictly, before slack-bolt dispatches it.
 Socket Mode (SLACK_APP_TOKEN set) needs no public URL: bolt's aiohttp Socket Mode handler dials out.
 Both start with `auth.test`, so a bad token stops `mlops-bot run` with one line naming the setting.
+After start, `poster` (a SlackPoster) posts on the bot's own initiative: review posts, DMs, the digest.
+An install with fewer scopes than the manifest asks for still answers every command; the start-up log
+says which features lack which scope.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.app import ACK_BUDGET, START_RETRY_WAIT, SlackBot, retry_handlers
+from bot.adapters.slack.poster import SlackPoster, granted_scopes, missing_scopes
 from bot.adapters.slack.verify import is_from_slack
 from bot.errors import ConfigError, PlatformError
 from bot.health import HealthCheck, PlatformState
@@ -44,6 +48,9 @@ STOP_GRACE = 5.0
 # A connection that has not sent a whole request by then is closed: Slack sends each at once, and
 # a client that trickles bytes (or none) would otherwise hold a connection for an hour.
 IDLE_TIMEOUT = 30.0
+# Longest Retry-After waited for while a member waits (a modal's trigger_id lives 3 s).
+INTERACTIVE_RETRY_WAIT = 1.0
+SCOPE_CHECK_TIMEOUT = 10.0
 _SIGNING_SECRET = web.AppKey("signing_secret", str)
 
 
@@ -62,10 +69,13 @@ class SlackAdapter:
         self.api_url = settings.slack_api_url or DEFAULT_API_URL
         self.port: int | None = None  # the bound port in HTTP mode (PORT=0 picks a free one)
         self.bot: SlackBot | None = None
+        self.poster: SlackPoster | None = None  # set by start()
+        self.scopes: frozenset[str] | None = None  # granted to the bot token, as auth.test said at start
         self._http: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.idle_timeout = IDLE_TIMEOUT
+        self._bot_name = "mlops-bot"
 
     # -- start / stop ---------------------------------------------------------------------------------
 
@@ -80,13 +90,16 @@ class SlackAdapter:
             # its SIGTERM) that long; the runner reports the failure instead.
             web_client = self._web_client(token, max_wait=START_RETRY_WAIT)
             auth = await self._auth_test(web_client, token)
+            self.poster = SlackPoster(self._web_client(token), bot_user_id=auth.bot_user_id or "",
+                                      bot_id=auth.bot_id or "", bot_name=self._bot_name, scopes=self.scopes)
             # bolt gives each request a copy of this client, with the token from `authorize`, and deep-copies
             # requests for lazy listeners: it must not hold the (uncopyable) shared session. Our listeners
             # answer through response_url and never use it.
             app_client = AsyncWebClient(base_url=self.api_url, retry_handlers=retry_handlers(),
                                         logger=logging.getLogger("bot.adapters.slack.web"))
             self.bot = SlackBot(self.service, self.store, client=app_client, auth=auth,
-                                http=self._http, ack_budget=self.ack_budget,
+                                http=self._http, ack_budget=self.ack_budget, poster=self.poster,
+                                web=self._web_client(token, max_wait=INTERACTIVE_RETRY_WAIT),
                                 response_hosts=response_url_hosts(self.settings.slack_api_url))
             if self.mode == "socket":
                 await self._start_socket(web_client)
@@ -96,6 +109,25 @@ class SlackAdapter:
             await self.stop()
             raise
         log.info("Slack connected as %s in workspace %s (%s mode)", auth.bot_user_id, auth.team_id, self.mode)
+        await self._report_scopes()
+
+    async def _report_scopes(self) -> None:
+        """Say at start what an older install (only `commands`) cannot do yet, and whether the review
+        channel works; answering commands needs none of it, so nothing here stops the bot."""
+        if self.scopes is not None:
+            missing = missing_scopes(self.scopes)
+            if missing:
+                log.warning("the Slack app lacks scope(s) %s: commands and searches work, but not %s. Reinstall "
+                            "the app from deploy/slack/manifest.yaml to grant them", ", ".join(missing),
+                            "; ".join(f"{why} ({scope})" for scope, why in missing.items()))
+        channel = self.settings.slack_review_channel
+        if channel and self.poster is not None:
+            try:
+                problem = await asyncio.wait_for(self.poster.can_post(channel), SCOPE_CHECK_TIMEOUT)
+            except TimeoutError:
+                problem = "Slack did not answer in time; the first review post will tell"
+            if problem:
+                log.warning("SLACK_REVIEW_CHANNEL %s may not work: %s", channel, problem)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -134,6 +166,8 @@ class SlackAdapter:
             raise PlatformError(f"{where} answered auth.test with something that is not a JSON object")
         if not response.get("bot_id"):
             raise PlatformError("SLACK_BOT_TOKEN is not a bot token (it should start with xoxb-)")
+        self.scopes = granted_scopes(response.headers)
+        self._bot_name = str(response.get("user") or "mlops-bot")
         return AuthorizeResult.from_auth_test_response(auth_test_response=response, bot_token=token)
 
     # -- Socket Mode ----------------------------------------------------------------------------------
