@@ -154,7 +154,7 @@ class DiscordPoster:
                               permanent=False)
         if error.code in ("missing_access", "missing_permissions", "unknown_channel"):
             # The setup is wrong, and stays wrong until someone fixes it: say so where operators look.
-            log.warning("discord: %s failed: %s%s", what, str(error), f" ({error.hint})" if error.hint else "")
+            log.warning("discord: %s%s", error, f" ({error.hint})" if error.hint else "")
         raise error from None
 
 
