@@ -226,7 +226,7 @@ class SlackPoster:
             return PostError(detail, code="ratelimited", permanent=False, retry_after=wait,
                              hint="Slack is rate-limiting the bot; it will try again shortly.")
         if status >= 500 or code in TRANSIENT:
-            return PostError(detail, code=code if code in TRANSIENT else "server_error", permanent=False,
+            return PostError(detail, code="server_error" if status >= 500 else code, permanent=False,
                              hint="Slack had a problem; the bot will try again shortly.")
         if code == "missing_scope":
             needed = str(data.get("needed") or "a scope").split(",")[0]
