@@ -143,7 +143,7 @@ class Responder:
     async def submit(self, interaction: discord.Interaction, kind: str, ref: str) -> None:
         """A modal submit: the service checks it; mistakes come back privately with a button that reopens
         the modal holding the member's text, since Discord cannot keep a modal open to show them."""
-        in_place = _on_private_message(interaction)  # submitted from our own "Fix and resubmit" message
+        in_place = _from_fix_message(interaction)  # the errors it answers make way for the new answer
 
         async def defer() -> None:
             if in_place:
@@ -409,6 +409,16 @@ class FixButton(discord.ui.DynamicItem[discord.ui.Button], template=FIX_TEMPLATE
 def _on_private_message(interaction: discord.Interaction) -> bool:
     message = interaction.message
     return message is not None and message.flags.ephemeral
+
+
+def _from_fix_message(interaction: discord.Interaction) -> bool:
+    """Whether the interaction comes from our own private "Fix and resubmit" (or "Open the form") message.
+    A modal opened from any other message (a private review list, say) leaves that message as it is."""
+    message = interaction.message
+    if message is None or not message.flags.ephemeral:
+        return False
+    return any(FIX_TEMPLATE.fullmatch(getattr(child, "custom_id", None) or "")
+               for row in message.components for child in getattr(row, "children", ()))
 
 
 def build_view(rendered: Rendered) -> discord.ui.View | None:

@@ -234,6 +234,25 @@ async def test_a_reference_button_that_answers_with_a_form_opens_its_modal_first
     assert body["type"] == 9 and body["data"]["custom_id"] == "mlops:f:test:12"
 
 
+async def test_a_form_opened_from_a_private_message_answers_in_a_new_one_leaving_that_message_alone(
+        fake: FakeDiscord, start_adapter: Start, own_service: BotService) -> None:
+    listing = Reply("Waiting for review: 1", buttons=(Button("Edit #7", ButtonAction.EDIT, ref="7"),))
+    own_service.register_click(ButtonAction.APPROVE, Recorder(listing))
+    own_service.register_click(ButtonAction.EDIT, Recorder(lambda ref: sample_form(ref)))
+    own_service.register_form("test", Recorder(Reply("Saved")))
+    adapter = await start_adapter(service_=own_service)
+    post = await review_post(adapter, fake)
+    shown = await fake.click(post, "mlops:a:7")
+    await fake.response(shown)
+    private = fake.original(shown)
+    assert private["flags"] & EPHEMERAL and button_ids(private) == ["mlops:e:7"]
+
+    assert (await fake.response(await fake.click(private, "mlops:e:7")))["type"] == 9
+    body = await fake.response(await fake.modal_submit("mlops:f:test:7", {"name": "Grace"}))
+    assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL  # a new private answer…
+    assert button_ids(private) == ["mlops:e:7"]  # …and the list the moderator works from is still there
+
+
 async def test_a_slow_click_that_answers_with_a_form_offers_a_button_that_opens_it(
         fake: FakeDiscord, start_adapter: Start, own_service: BotService) -> None:
     own_service.register_click(ButtonAction.APPROVE, Recorder(lambda ref: sample_form(ref), delay=0.3))
