@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -208,7 +209,13 @@ class SuggestionService:
 
     async def _on_list(self, effect: ListPending, request: Request) -> Reply:
         rows, total = await self._db(self.repo.pending, effect.offset, REVIEW_PAGE)
-        return pending_page([self._view(r) for r in rows], total, effect.offset, self.service.command_prefix)
+        page = pending_page([self._view(r) for r in rows], total, effect.offset, self.service.command_prefix)
+        failures = []
+        for platform, channel in self.review_channels.items():
+            failure = await self.store.get(f"review:failure:{platform}")
+            if failure:
+                failures.append(f"Review posts to {platform} channel {channel} fail: {failure}")
+        return dataclasses.replace(page, notices=page.notices + tuple(failures)) if failures else page
 
     async def _refused(self, request: Request, what: str, number: int | None) -> Reply | None:
         """None when the actor is a moderator; else the refusal, recorded in the audit log."""
@@ -349,9 +356,14 @@ class SuggestionService:
                 await self.store.release(key)
                 log.error("could not post suggestion #%d to the %s review channel: %s%s", number, platform, exc,
                           f" ({exc.hint})" if exc.hint else "")
+                # Shown to the moderators by /mlops review until a post works again (an install without
+                # the scope or the permission keeps answering searches; this says what is missing).
+                await self.store.set(f"review:failure:{platform}", exc.hint or str(exc))
                 continue
             await self._db(self.repo.add_review_post, number, platform, channel, ref)
             await self.store.complete(key)
+            if await self.store.get(f"review:failure:{platform}"):
+                await self.store.set(f"review:failure:{platform}", "")
 
     async def after_decision(self, number: int) -> None:
         row = await self._db(self.repo.get, number)

@@ -274,3 +274,18 @@ async def test_a_crash_before_the_review_post_is_repaired_later(app: App, clock:
     assert [key for _, _, key in poster(app).posts] == ["review:1:slack"]
     await app.suggestions.maintain()
     assert len(poster(app).posts) == 1
+
+
+async def test_a_review_post_the_platform_refuses_is_shown_to_moderators_with_what_is_missing(app: App):
+    from bot.app.posting import PostError
+
+    async def refuse(*_: object, **__: object) -> str:
+        raise PostError("missing_scope", code="missing_scope", permanent=True,
+                        hint="The app lacks the chat:write scope: reinstall it from the manifest")
+
+    poster(app).post = refuse  # type: ignore[method-assign]
+    await say(app, f"suggest {URL}")
+    page = await say(app, "review", user=MODERATOR)
+    assert page.notices == ("Review posts to slack channel C0REVIEW fail: The app lacks the chat:write scope: "
+                            "reinstall it from the manifest",)
+    assert page.header == "Waiting for review: 1"  # the suggestion itself is safe
