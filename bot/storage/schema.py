@@ -145,3 +145,32 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+# One row per URL per check run; a resource's main link broken in two runs in a row is marked in answers.
+link_checks = Table(
+    "link_checks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("url_key", String(2100), nullable=False),
+    Column("resource_id", String(100), nullable=True),
+    Column("main", Boolean, nullable=False, server_default=false()),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok, redirected, broken, unreachable
+    Column("http_status", Integer, nullable=True),
+    Column("final_url", Text, nullable=True),
+    Column("permanent", Boolean, nullable=False, server_default=false()),
+    Column("error", Text, nullable=True),
+)
+# What members looked for, kept QUERY_LOG_DAYS: the normalised query, how many results, the platform. Never
+# who asked: no user id, no name, no channel.
+query_log = Table(
+    "query_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("platform", String(16), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("query", String(200), nullable=False, server_default=""),
+    Column("results", Integer, nullable=True),
+    Column("resource_ids", Text, nullable=True),
+)
