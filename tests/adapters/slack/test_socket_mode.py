@@ -86,3 +86,35 @@ async def test_a_revoked_app_token_ends_in_a_stalled_bot_that_liveness_restarts(
         assert not ok and body["platforms"] == {"slack": "stalled"}
     finally:
         await adapter.stop()
+
+
+async def test_a_form_opens_and_its_mistakes_come_back_in_the_envelope_ack(fake_slack: FakeSlack, store, catalog):
+    from bot.app.wiring import build_app
+    from bot.service import BotService
+
+    service = BotService(catalog)
+    build_app(service, store)  # the suggestion forms, as `mlops-bot run` registers them
+    adapter = SlackAdapter(service, slack_settings(fake_slack, socket=True), store)
+    await adapter.start()
+    try:
+        envelope = command_envelope("suggest", fake_slack)
+        envelope["payload"]["trigger_id"] = fake_slack.new_trigger()
+        await fake_slack.send_envelope(envelope)
+        ack = await asyncio.wait_for(fake_slack.envelopes_acked.get(), 5)
+        assert ack["envelope_id"] == "env-1" and not ack.get("payload")  # the modal is the answer
+        (opened,) = fake_slack.views_opened
+        view = {**list(fake_slack.views.values())[-1],
+                "state": {"values": {"url": {"url": {"type": "plain_text_input", "value": "not a link"}},
+                                     "title": {"title": {"type": "plain_text_input", "value": None}},
+                                     "why": {"why": {"type": "plain_text_input", "value": None}}}}}
+        await fake_slack.send_envelope({
+            "envelope_id": "env-2", "type": "interactive", "accepts_response_payload": True,
+            "payload": {"type": "view_submission", "team": {"id": TEAM_ID}, "api_app_id": "A0TEST",
+                        "user": {"id": USER_ID, "username": "ada", "name": "ada", "team_id": TEAM_ID},
+                        "view": view, "trigger_id": fake_slack.new_trigger()}})
+        ack = await asyncio.wait_for(fake_slack.envelopes_acked.get(), 5)
+        assert ack["envelope_id"] == "env-2"
+        assert ack["payload"]["response_action"] == "errors" and set(ack["payload"]["errors"]) == {"url"}
+        assert opened["view"]["callback_id"] == "mlops_form"
+    finally:
+        await adapter.stop()
