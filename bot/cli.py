@@ -34,9 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlops-bot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", parents=[common], help="start every configured platform (console chat if none)",
-                   description="Start Slack and/or Discord as configured in the environment or .env; "
-                               "with neither configured, open a local console chat.")
+    run = sub.add_parser("run", parents=[common], help="start every configured platform (console chat if none)",
+                         description="Start Slack and/or Discord as configured in the environment or .env; "
+                                     "with neither configured, open a local console chat.")
+    run.add_argument("--only", type=_platforms, metavar="slack|discord|console",
+                     help="run only these (comma-separated): scale Slack over HTTP to several replicas while "
+                          "Discord, which holds one gateway connection per token, runs in exactly one")
 
     ask = sub.add_parser("ask", parents=[common], help="answer one command and exit",
                          description='Answer one command, e.g. mlops-bot ask "/mlops resource feature-store".')
@@ -89,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", parents=[common], help="the database", description="Database helpers.")
     db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
     db_sub.add_parser("upgrade", parents=[common], help="apply the schema migrations (also done at every start)")
+    backup = db_sub.add_parser("backup", parents=[common], help="a consistent copy of a SQLite database, live",
+                               description="Copy the SQLite database while the bot runs (SQLite's online backup). "
+                                           "For PostgreSQL use pg_dump (see the README).")
+    backup.add_argument("path", type=Path, help="the copy to write")
 
     discord = sub.add_parser("discord", parents=[common], help="Discord helpers",
                              description="Discord helpers.")
@@ -105,6 +112,14 @@ def _positive(text: str) -> int:
     if not 1 <= value <= 1000:
         raise argparse.ArgumentTypeError("must be between 1 and 1000")
     return value
+
+
+def _platforms(text: str) -> frozenset[str]:
+    names = frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = names - {"slack", "discord", "console"}
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected slack, discord or console, not {', '.join(sorted(unknown))}")
+    return names
 
 
 def _positive_int(text: str) -> int:
@@ -142,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _settings(args)
             if args.command == "discord":
                 return _discord(args, settings, parser)
-            return _run(_service(settings.catalog, settings.command_name, settings), settings)
+            return _run(_service(settings.catalog, settings.command_name, settings), settings,
+                        getattr(args, "only", None))
         # One-shot commands need only the catalog's location: they skip loading every setting
         # (pydantic-settings alone costs ~0.3 s of start-up).
         catalog = _catalog_setting(args)
@@ -150,8 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.path or _catalog_path(catalog), sys.stdout)
         if args.command == "db":
             from bot.catalog_file import database_url_from_environment
-            from bot.operator_cli import db_upgrade
+            from bot.operator_cli import db_backup, db_upgrade
 
+            if args.db_command == "backup":
+                return db_backup(database_url_from_environment(), args.path, sys.stdout)
             return db_upgrade(database_url_from_environment(), sys.stdout)
         service = _service(catalog)
         with _one_shot_app(service, needed=args.command in ("suggestions", "catalog")) as app:
@@ -351,15 +369,17 @@ def _discord(args: argparse.Namespace, settings: Settings, parser: argparse.Argu
     return EXIT_OK
 
 
-def _run(service: BotService, settings: Settings) -> int:
+def _run(service: BotService, settings: Settings, only: frozenset[str] | None = None) -> int:
     import asyncio
     import logging
 
     from bot.errors import BotError
     from bot.logging_setup import configure_logging
+    from bot.runner import selected_platforms
     from bot.storage import open_store
 
-    chat_only = not (settings.slack_configured or settings.discord_configured)
+    platforms = selected_platforms(settings, only)
+    chat_only = platforms == ["console"]
     # In the console chat, routine INFO lines would interleave with the conversation.
     configure_logging(settings, quiet=chat_only)
     store = open_store(settings.database_url)
@@ -383,7 +403,7 @@ def _run(service: BotService, settings: Settings) -> int:
                 loop.close()
 
         try:
-            asyncio.run(_serve_platforms(app, settings))
+            asyncio.run(_serve_platforms(app, settings, platforms))
         except BotError:
             raise
         except Exception:
@@ -396,7 +416,7 @@ def _run(service: BotService, settings: Settings) -> int:
     return EXIT_OK
 
 
-async def _serve_platforms(app: App, settings: Settings) -> None:
+async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -> None:
     import asyncio
 
     from bot.app.wiring import load_approved
@@ -418,7 +438,7 @@ async def _serve_platforms(app: App, settings: Settings) -> None:
 
     background = [app.suggestions.run] if app.suggestions is not None else []
     try:
-        await serve(configured_adapters(service, settings, store), on_reload=service.reload_async,
+        await serve(configured_adapters(service, settings, store, platforms), on_reload=service.reload_async,
                     health_address=(settings.host, settings.port), on_started=started, background=background)
     finally:
         scheduler.shutdown(wait=True)  # a running job finishes before the store closes

@@ -116,6 +116,36 @@ def db_upgrade(database_url: str, out: TextIO) -> int:
     return EXIT_OK
 
 
+def db_backup(database_url: str, path: Path, out: TextIO) -> int:
+    """SQLite's online backup: a consistent copy while the bot keeps writing (pages copied in steps,
+    restarted by SQLite if a write lands meanwhile), never a half-written file at `path`."""
+    import sqlite3
+
+    from bot.errors import ConfigError
+    from bot.storage.database import database_url as parse_url
+
+    url = parse_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise ConfigError("mlops-bot db backup copies a SQLite database; for PostgreSQL use pg_dump -Fc "
+                          "(see 'Running it for real' in the README)")
+    source_path = Path(url.database).expanduser()
+    if not source_path.exists():
+        raise ConfigError(f"there is no database at {source_path} to back up")
+    partial = path.with_name(path.name + ".partial")
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=15)
+    try:
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target, pages=256, sleep=0.01)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    partial.replace(path)
+    print(f"backed up {source_path} to {path}", file=out)
+    return EXIT_OK
+
+
 def _row(row: Any) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(row).items()
             if k not in ("url_key",)}

@@ -44,13 +44,34 @@ class PlatformAdapter(Protocol):
     async def health(self) -> PlatformState: ...
 
 
-def configured_adapters(service: BotService, settings: Settings, store: Store) -> list[PlatformAdapter]:
+PLATFORMS = ("slack", "discord", "console")
+
+
+def selected_platforms(settings: Settings, only: frozenset[str] | None = None) -> list[str]:
+    """The platforms to run: every configured one, or those of `--only` (each must be configured); the
+    console when nothing else is configured, or when asked for."""
+    configured = [name for name, on in (("slack", settings.slack_configured),
+                                        ("discord", settings.discord_configured)) if on]
+    if only is None:
+        return configured or ["console"]
+    needs = {"slack": "SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN)", "discord": "DISCORD_TOKEN"}
+    for name in sorted(only - {"console"}):
+        if name not in configured:
+            raise ConfigError(f"--only {name}: {name} is not configured (it needs {needs[name]})")
+    if "console" in only and len(only) > 1:
+        raise ConfigError("--only console runs the console chat alone; run the platforms in another process")
+    return [name for name in PLATFORMS if name in only]
+
+
+def configured_adapters(service: BotService, settings: Settings, store: Store,
+                        platforms: list[str] | None = None) -> list[PlatformAdapter]:
+    chosen = platforms if platforms is not None else selected_platforms(settings)
     adapters: list[PlatformAdapter] = []
-    if settings.slack_configured:
+    if "slack" in chosen:
         from bot.adapters.slack import SlackAdapter
 
         adapters.append(SlackAdapter(service, settings, store))
-    if settings.discord_configured:
+    if "discord" in chosen:
         from bot.adapters.discord import DiscordAdapter
 
         adapters.append(DiscordAdapter(service, settings, store))

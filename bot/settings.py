@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///var/mlops-bot.db",
                               validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    log_format: Literal["text", "json"] = Field("text", validation_alias=AliasChoices("LOG_FORMAT", "log_format"))
     command_name: str = Field("/mlops", validation_alias=AliasChoices("MLOPS_BOT_COMMAND", "command_name"))
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
@@ -58,10 +59,14 @@ class Settings(BaseSettings):
     digest_grace_hours: float = Field(24.0, gt=0, le=24 * 14, validation_alias=AliasChoices("DIGEST_GRACE"))
     study_cohort_start: dt.date | None = Field(None, validation_alias=AliasChoices("STUDY_COHORT_START"))
 
+    # -- catalog care --
+    link_check_day: str | None = Field(None, validation_alias=AliasChoices("LINK_CHECK_DAY"))
+    query_log_days: int = Field(90, ge=0, le=3650, validation_alias=AliasChoices("QUERY_LOG_DAYS"))
+
     @field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "discord_token", "slack_api_url",
         "discord_api_url", "catalog", "discord_guild_id", "discord_application_id", "slack_review_channel",
-        "discord_review_channel", "study_cohort_start", mode="before",
+        "discord_review_channel", "study_cohort_start", "link_check_day", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -75,6 +80,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part for part in re.split(r"[\s,]+", value) if part)
         return value
+
+    @field_validator("link_check_day")
+    @classmethod
+    def _weekday(cls, value: str | None) -> str | None:
+        days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        if value is None:
+            return None
+        found = [d for d in days if d.startswith(value.strip().lower()[:3]) and len(value.strip()) >= 3]
+        if not found or not days[days.index(found[0])].startswith(value.strip().lower()):
+            raise ValueError("a day of the week, such as Monday or mon")
+        return found[0]
 
     @field_validator("digest_timezone")
     @classmethod

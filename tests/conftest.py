@@ -71,9 +71,9 @@ class RunningBot:
         self.lines: list[str] = []  # its stderr so far
 
     @classmethod
-    async def start(cls, env: dict[str, str], cwd: Path) -> RunningBot:
+    async def start(cls, env: dict[str, str], cwd: Path, *args: str) -> RunningBot:
         return cls(await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
+            sys.executable, "-m", "bot", "run", *args, cwd=cwd, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE))
 
     async def port(self, pattern: str, timeout: float = 30) -> int:

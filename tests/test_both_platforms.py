@@ -50,3 +50,31 @@ async def test_slack_and_discord_in_one_process(tmp_path: Path):
         await slack.close()
         await discord.close()
     assert not discord.problems, discord.problems
+
+
+async def test_only_runs_the_platforms_named_of_those_configured(tmp_path: Path):
+    slack = await FakeSlack().start()
+    discord = FakeDiscord()
+    await discord.start()
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+                    HOST="127.0.0.1", PORT="0", DISCORD_TOKEN=discord.token, DISCORD_API_URL=discord.base_url,
+                    DATABASE_URL=f"sqlite:///{tmp_path}/only.db", LOG_LEVEL="INFO")
+    bot = await RunningBot.start(env, tmp_path, "--only", "slack")
+    try:
+        port = await bot.port(r"listening on http://127\.0\.0\.1:(\d+)/slack/events")
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert (await response.json())["platforms"] == {"slack": "listening"}
+        output = await bot.terminate()
+        assert bot.proc.returncode == 0, output
+        assert not discord.identifies and not discord.requests  # Discord never contacted
+    finally:
+        await bot.kill()
+        await slack.close()
+        await discord.close()
+
+
+async def test_only_a_platform_that_is_not_configured_is_one_line(tmp_path: Path):
+    bot = await RunningBot.start(clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/x.db"), tmp_path, "--only", "discord")
+    _, err = await bot.proc.communicate()
+    assert bot.proc.returncode == 1
+    assert err.decode().strip() == "mlops-bot: --only discord: discord is not configured (it needs DISCORD_TOKEN)"
