@@ -42,7 +42,7 @@ items = st.builds(Item, title=hostile_text, url=urls, summary=hostile_text,
                   links=st.lists(st.builds(Link, label=hostile_text, url=urls.map(lambda u: u or "")),
                                  max_size=4).map(tuple))
 buttons = st.builds(Button, label=hostile_text, action=st.sampled_from(list(ButtonAction)),
-                    command=hostile_text, offset=st.integers(-5, 20_000))
+                    command=hostile_text, offset=st.integers(-5, 20_000), ref=hostile_text)
 replies = st.builds(
     Reply, header=hostile_text, text=hostile_text,
     items=st.lists(items, max_size=40).map(tuple),
