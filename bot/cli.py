@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     log_.add_argument("number", nargs="?", type=_positive_int, help="only this suggestion's entries")
     log_.add_argument("--format", choices=("json", "text"), default="text")
 
+    stats = sub.add_parser("stats", parents=[common], help="what members looked for (never who asked)",
+                           description="Top searches, searches that found nothing or little, the most shared "
+                                       "resources, suggestions by state and digests sent.")
+    stats.add_argument("--days", type=_positive_int, default=30, help="how many days back (default 30)")
+    stats.add_argument("--format", choices=("json", "text"), default="text")
+
     catalog = sub.add_parser("catalog", parents=[common], help="the catalog file",
                              description="Catalog helpers.")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", required=True)
@@ -172,7 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return db_backup(database_url_from_environment(), args.path, sys.stdout)
             return db_upgrade(database_url_from_environment(), sys.stdout)
         service = _service(catalog)
-        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog")) as app:
+        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats")) as app:
+            if args.command == "stats":
+                from bot.app.stats import print_stats
+                from bot.storage.stats_repo import collect
+
+                assert app is not None
+                print_stats(collect(app.store.engine, service.clock(), args.days), sys.stdout, args.format)
+                return EXIT_OK
             if args.command == "ask":
                 return _ask(service, " ".join(args.text), sys.stdout)
             if args.command == "suggestions":
@@ -196,6 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `mlops-bot ... | head`: the reader has gone; stop quietly, as other command-line tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 _EARLY_RELOADS: list[int] = []
@@ -387,7 +406,8 @@ def _run(service: BotService, settings: Settings, only: frozenset[str] | None = 
         from bot.app.wiring import build_app, load_approved
 
         app = build_app(service, store, review_channels={"slack": settings.slack_review_channel or "",
-                                                         "discord": settings.discord_review_channel or ""})
+                                                         "discord": settings.discord_review_channel or ""},
+                        query_log_days=settings.query_log_days)
         if chat_only:
             import signal
 
@@ -396,10 +416,14 @@ def _run(service: BotService, settings: Settings, only: frozenset[str] | None = 
             if hasattr(signal, "SIGHUP"):  # a closed terminal ends the chat, as usual
                 signal.signal(signal.SIGHUP, signal.SIG_DFL)
             loop = asyncio.new_event_loop()
+            if app.query_log is not None:
+                app.query_log.autoflush = True
             try:
                 loop.run_until_complete(load_approved(app))
                 return run_console(service, history=Path.home() / ".mlops_bot_history", loop=loop)
             finally:
+                if app.query_log is not None:
+                    app.query_log.flush_sync()
                 loop.close()
 
         try:
@@ -419,7 +443,7 @@ def _run(service: BotService, settings: Settings, only: frozenset[str] | None = 
 async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -> None:
     import asyncio
 
-    from bot.app.wiring import load_approved
+    from bot.app.wiring import background, load_approved
     from bot.housekeeping import start_housekeeping
     from bot.runner import PlatformAdapter, configured_adapters, serve
 
@@ -436,10 +460,9 @@ async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -
             if poster is not None:
                 app.posters.add(poster)
 
-    background = [app.suggestions.run] if app.suggestions is not None else []
     try:
         await serve(configured_adapters(service, settings, store, platforms), on_reload=service.reload_async,
-                    health_address=(settings.host, settings.port), on_started=started, background=background)
+                    health_address=(settings.host, settings.port), on_started=started, background=background(app))
     finally:
         scheduler.shutdown(wait=True)  # a running job finishes before the store closes
 

@@ -3,10 +3,14 @@ the service, its store, the posters of the platforms that run, and the features'
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.app.posting import Posters
+from bot.app.query_log import QueryLog
+from bot.app.stats import install_stats
 from bot.app.suggestions import SuggestionService
 from bot.service import BotService
 from bot.storage import Store
@@ -20,12 +24,29 @@ class App:
     store: Store
     posters: Posters = field(default_factory=Posters)
     suggestions: SuggestionService | None = None
+    query_log: QueryLog | None = None
 
 
-def build_app(service: BotService, store: Store, *, review_channels: dict[str, str] | None = None) -> App:
+def build_app(service: BotService, store: Store, *, review_channels: dict[str, str] | None = None,
+              query_log_days: int = 0) -> App:
+    """`query_log_days` 0 keeps no query log (one-shot commands: a script's searches are not members')."""
     app = App(service, store)
     app.suggestions = SuggestionService(service, store, app.posters, review_channels=review_channels).install()
+    install_stats(service, store)
+    if query_log_days > 0:
+        app.query_log = QueryLog(store.engine, service.clock, days=query_log_days)
+        service.observers.append(app.query_log.observe)
     return app
+
+
+def background(app: App) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+    """The loops `mlops-bot run` keeps going beside the platforms, each ended by the stop event."""
+    loops: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+    if app.suggestions is not None:
+        loops.append(app.suggestions.run)
+    if app.query_log is not None:
+        loops.append(app.query_log.run)
+    return loops
 
 
 async def load_approved(app: App) -> int:

@@ -153,6 +153,7 @@ def _page_reply(ctx: Context, header: str, page: SearchPage, canonical: str, off
         items=tuple(ctx.item(h.resource) for h in page.hits),
         buttons=tuple(buttons),
         footer=f"Showing {first}–{last} of {page.total}{'+' if page.total_is_floor else ''}",
+        results=page.total,
     )
 
 
@@ -171,7 +172,7 @@ def _no_results(ctx: Context, label: str, page: SearchPage, offset: int) -> Repl
         lines.append(f"Close categories: {names}. Try {ctx.command_prefix} list {categories[0].id}")
     else:
         lines.append(f"Try {ctx.command_prefix} list to see every category.")
-    return Reply(header=f"No resources match “{label}”", text="\n".join(lines))
+    return Reply(header=f"No resources match “{label}”", text="\n".join(lines), results=0)
 
 
 def _find_category(ctx: Context, name: str) -> Category | None:
@@ -225,6 +226,7 @@ def _list(command: Command, ctx: Context, call: Call) -> Reply:
         items=tuple(ctx.item(r) for r in chunk),
         buttons=tuple(buttons),
         footer=f"Showing {offset + 1}–{offset + len(chunk)} of {len(resources)}",
+        results=len(resources),
     )
 
 

@@ -17,7 +17,8 @@ from typing import Any
 from bot.core.permissions import Permission
 
 # Modules whose handlers register themselves, in the order help lists them.
-HANDLER_MODULES = ("bot.core.handlers", "bot.core.suggestion_commands", "bot.core.digest_commands")
+HANDLER_MODULES = ("bot.core.handlers", "bot.core.suggestion_commands", "bot.core.digest_commands",
+                   "bot.core.stats_commands")
 
 
 @dataclass(frozen=True, slots=True)

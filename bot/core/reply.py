@@ -71,6 +71,9 @@ class Reply:
     visibility: Visibility = Visibility.PRIVATE
     is_error: bool = False
     notices: tuple[str, ...] = field(default=())
+    # How many resources the answer found (a search, a category), for the query log and the metrics;
+    # None for answers that are not about finding something.
+    results: int | None = None
 
     def public(self) -> Reply:
         """The same reply for everyone in the channel; sharing it again makes no sense."""
