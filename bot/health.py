@@ -1,4 +1,5 @@
-"""`GET /healthz` and `GET /readyz` for every way the bot runs, so that container probes work in each.
+"""`GET /healthz` and `GET /readyz` for every way the bot runs, so that container probes work in each, and
+`GET /metrics` (bot.metrics) beside them, so that one port is both probed and scraped.
 
 Slack HTTP mode answers them on its own server (the port Slack already reaches). Discord-only and
 Slack Socket Mode dial out and have no server of their own; there the runner serves them alone on
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bot.errors import ConfigError
+from bot.metrics import METRICS_PATH, metrics_handler
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ class HealthCheck:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(HEALTH_PATH, self.handle_live)
         app.router.add_get(READY_PATH, self.handle_ready)
+        app.router.add_get(METRICS_PATH, metrics_handler)
 
 
 def _verdict(ok: bool, states: dict[str, PlatformState]) -> tuple[bool, dict[str, Any]]:
@@ -118,7 +121,7 @@ def _answer(ok: bool, body: dict[str, Any]) -> web.Response:
 
 
 class HealthServer:
-    """`/healthz` and `/readyz` alone, for a process whose platforms have no HTTP server of their own."""
+    """`/healthz`, `/readyz` and `/metrics` alone, for a process whose platforms have no HTTP server of their own."""
 
     def __init__(self, check: HealthCheck, host: str, port: int) -> None:
         self.check, self.host, self.port = check, host, port

@@ -1,6 +1,6 @@
 """The probes from the runner: /healthz (liveness) and /readyz (readiness) for every platform, served
 on their own port when no platform has an HTTP server, 503 naming the platform at fault, gone once the
-bot stops."""
+bot stops; and /metrics beside them, on the same port."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
-from bot.health import HEALTH_PATH, READY_PATH, HealthCheck, PlatformState
+from bot import metrics
+from bot.health import HealthCheck, PlatformState
 from bot.runner import serve
-from tests.conftest import REPO, eventually
+from tests.conftest import eventually
 
 State = PlatformState
 
@@ -176,10 +178,77 @@ async def test_the_console_alone_opens_no_port(caplog: pytest.LogCaptureFixture)
     assert not any("health check listening" in r.getMessage() for r in caplog.records)
 
 
-def test_the_kubernetes_probes_ask_for_the_paths_the_bot_serves() -> None:
-    documents = list(yaml.safe_load_all((REPO / "deploy" / "kubernetes" / "mlops-bot.yaml").read_text()))
-    (container,) = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"]
-    assert container["livenessProbe"]["httpGet"]["path"] == HEALTH_PATH
-    assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
-    port = next(e["value"] for e in container["env"] if e["name"] == "PORT")
-    assert container["ports"][0]["containerPort"] == int(port)
+async def scrape(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    async with session.get(url) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=")
+        assert response.headers["Cache-Control"] == "no-store"
+        return {family.name: family for family in text_string_to_metric_families(await response.text())}
+
+
+async def test_the_runners_own_probe_port_serves_the_metrics_too(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.health")
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve([StubPlatform("discord")], stop, health_address=("127.0.0.1", 0)))
+    base = f"http://127.0.0.1:{await started_health_port(caplog, task)}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            metrics.count_command("week", "discord", "ok")
+            found = await scrape(session, f"{base}/metrics")
+            (sample,) = [s for s in found["mlops_commands"].samples
+                         if s.labels == {"command": "week", "platform": "discord", "outcome": "ok"}]
+            metrics.count_command("week", "discord", "ok")
+            (again,) = [s for s in (await scrape(session, f"{base}/metrics"))["mlops_commands"].samples
+                        if s.labels == sample.labels]
+            assert again.value == sample.value + 1
+            assert "process_resident_memory_bytes" in found  # what the pods' memory limits are set from
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_any_server_the_health_check_adds_its_routes_to_serves_the_metrics() -> None:
+    # The Slack HTTP server is built so: its own routes, then the health check's.
+    app = web.Application()
+    HealthCheck([StubPlatform("slack", serves_http=True)]).add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            assert "mlops_reply_seconds" in await scrape(session, f"http://127.0.0.1:{port}/metrics")
+            status, _ = await probe(session, f"http://127.0.0.1:{port}/healthz")
+            assert status == 200
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_scrape_reads_the_database_gauges_first_and_still_answers_when_that_fails(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def counts_from_the_database() -> None:
+        await asyncio.sleep(0)
+        metrics.set_suggestions({"pending": 7, "approved": 40, "rejected": 3})
+
+    def broken() -> None:
+        raise ConnectionError("the database is down")
+
+    app = web.Application()
+    HealthCheck([StubPlatform("discord")]).add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/metrics"
+    removers = [metrics.on_scrape(counts_from_the_database), metrics.on_scrape(broken)]
+    try:
+        metrics.set_suggestions({})
+        async with aiohttp.ClientSession() as session:
+            found = await scrape(session, url)
+        states = {s.labels["state"]: s.value for s in found["mlops_suggestions"].samples}
+        assert states == {"pending": 7, "approved": 40, "rejected": 3}
+        assert any("refreshing metrics before a scrape failed: ConnectionError" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        for remove in removers:
+            remove()
+        await runner.cleanup()
