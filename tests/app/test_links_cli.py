@@ -149,7 +149,8 @@ def test_the_report_says_what_changed_with_the_resources_titles():
 
 
 def test_a_report_of_many_changes_stays_short():
-    many = tuple(LinkChange(f"https://h{i}.example.org/{'x' * 150}", (f"r{i}",), "broken", "ok", 404) for i in range(40))
+    many = tuple(LinkChange(f"https://h{i}.example.org/{'x' * 150}", (f"r{i}",), "broken", "ok", 404)
+                 for i in range(40))
     reply = report(LinkChanges("r", None, newly_broken=many))
     value = reply.fields[0].value
     assert len(value) <= 1000
