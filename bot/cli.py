@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=_positive_int, default=30, help="how many days back (default 30)")
     stats.add_argument("--format", choices=("json", "text"), default="text")
 
+    digest = sub.add_parser("digest", parents=[common], help="the weekly digest's subscriptions",
+                            description="The channels subscribed to the weekly digest, and a preview of one.")
+    digest_sub = digest.add_subparsers(dest="digest_command", metavar="SUBCOMMAND", required=True)
+    digest_list = digest_sub.add_parser("list", parents=[common],
+                                        help="every subscription: next run (local and UTC), last post, last failure")
+    digest_list.add_argument("--format", choices=("json", "text"), default="text")
+    digest_list.add_argument("--all", action="store_true", help="also those unsubscribed")
+    preview = digest_sub.add_parser("preview", parents=[common], help="the digest a channel would get now")
+    preview.add_argument("--channel", help="a subscribed channel's id (default: a first digest)")
+    preview.add_argument("--platform", choices=("slack", "discord", "console"))
+
     catalog = sub.add_parser("catalog", parents=[common], help="the catalog file",
                              description="Catalog helpers.")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", required=True)
@@ -178,7 +189,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return db_backup(database_url_from_environment(), args.path, sys.stdout)
             return db_upgrade(database_url_from_environment(), sys.stdout)
         service = _service(catalog)
-        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats")) as app:
+        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats", "digest")) as app:
+            if args.command == "digest":
+                from bot.app.digest_cli import run_digest_list, run_digest_preview
+                from bot.app.feeds import FeedReader
+
+                assert app is not None
+                if args.digest_command == "list":
+                    return run_digest_list(app.store, sys.stdout, args.format, include_inactive=args.all)
+                from bot.catalog_file import setting_from_environment
+
+                fetch = (setting_from_environment("DIGEST_FEEDS") or "true").lower() not in ("0", "false", "no", "off")
+                return run_digest_preview(service, app.store, sys.stdout, channel=args.channel,
+                                          platform=args.platform, feeds=FeedReader() if fetch else None)
             if args.command == "stats":
                 from bot.app.stats import print_stats
                 from bot.storage.stats_repo import collect
@@ -403,11 +426,13 @@ def _run(service: BotService, settings: Settings, only: frozenset[str] | None = 
     configure_logging(settings, quiet=chat_only)
     store = open_store(settings.database_url)
     try:
+        from bot.app.feeds import FeedReader
         from bot.app.wiring import build_app, load_approved
 
+        feeds = FeedReader() if settings.digest_feeds else None
         app = build_app(service, store, review_channels={"slack": settings.slack_review_channel or "",
                                                          "discord": settings.discord_review_channel or ""},
-                        query_log_days=settings.query_log_days)
+                        query_log_days=settings.query_log_days, digest_grace=settings.digest_grace, feeds=feeds)
         if chat_only:
             import signal
 
@@ -415,15 +440,20 @@ def _run(service: BotService, settings: Settings, only: frozenset[str] | None = 
 
             if hasattr(signal, "SIGHUP"):  # a closed terminal ends the chat, as usual
                 signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            from bot.adapters.console_poster import ConsolePoster
+
             loop = asyncio.new_event_loop()
             if app.query_log is not None:
                 app.query_log.autoflush = True
+            app.posters.add(ConsolePoster(sys.stdout))  # `/mlops digest now` posts into the chat
             try:
                 loop.run_until_complete(load_approved(app))
                 return run_console(service, history=Path.home() / ".mlops_bot_history", loop=loop)
             finally:
                 if app.query_log is not None:
                     app.query_log.flush_sync()
+                if feeds is not None:
+                    loop.run_until_complete(feeds.close())
                 loop.close()
 
         try:
@@ -442,14 +472,17 @@ def _run(service: BotService, settings: Settings, only: frozenset[str] | None = 
 
 async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -> None:
     import asyncio
+    import datetime as dt
 
     from bot.app.wiring import background, load_approved
-    from bot.housekeeping import start_housekeeping
+    from bot.jobs import start_jobs
     from bot.runner import PlatformAdapter, configured_adapters, serve
 
     service, store = app.service, app.store
     await load_approved(app)
-    scheduler = start_housekeeping(store)
+    # One scheduler per process: housekeeping and the digest tick (the database says what is due).
+    tick = dt.timedelta(seconds=settings.digest_tick_seconds)
+    jobs = start_jobs(store, digest=app.digest, tick_every=tick, first_tick_after=min(tick, dt.timedelta(seconds=15)))
     if _EARLY_RELOADS:
         _EARLY_RELOADS.clear()
         asyncio.get_running_loop().create_task(service.reload_async())
@@ -464,7 +497,11 @@ async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -
         await serve(configured_adapters(service, settings, store, platforms), on_reload=service.reload_async,
                     health_address=(settings.host, settings.port), on_started=started, background=background(app))
     finally:
-        scheduler.shutdown(wait=True)  # a running job finishes before the store closes
+        await jobs.stop()  # a running job finishes before the store closes
+        if app.digest is not None:
+            await app.digest.close()
+        if app.digest is not None and app.digest.feeds is not None:
+            await app.digest.feeds.close()
 
 
 if __name__ == "__main__":

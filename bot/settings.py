@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     digest_timezone: str = Field("UTC", validation_alias=AliasChoices("DIGEST_TIMEZONE"))
     digest_grace_hours: float = Field(24.0, gt=0, le=24 * 14, validation_alias=AliasChoices("DIGEST_GRACE"))
     study_cohort_start: dt.date | None = Field(None, validation_alias=AliasChoices("STUDY_COHORT_START"))
+    digest_feeds: bool = Field(True, validation_alias=AliasChoices("DIGEST_FEEDS"))
+    digest_tick_seconds: float = Field(30.0, ge=0.2, le=600, validation_alias=AliasChoices("DIGEST_TICK"))
 
     # -- catalog care --
     link_check_day: str | None = Field(None, validation_alias=AliasChoices("LINK_CHECK_DAY"))

@@ -49,7 +49,9 @@ def write_catalog(tmp_path: Path) -> Callable[[str], Path]:
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a bot subprocess: no platform configured, nothing from the developer's shell."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "DISCORD_", "MLOPS_BOT_", "DATABASE_URL", "PORT"))}
+           if not k.startswith(("SLACK_", "DISCORD_", "MLOPS_BOT_", "DATABASE_URL", "PORT", "DIGEST_"))}
+    # A digest pick with a feed would fetch it from the internet: the suite's traffic stays on loopback.
+    env["DIGEST_FEEDS"] = "false"
     env.update(extra)
     return env
 

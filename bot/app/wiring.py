@@ -4,10 +4,13 @@ the service, its store, the posters of the platforms that run, and the features'
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from bot.app.digest import DigestService
 from bot.app.posting import Posters
 from bot.app.query_log import QueryLog
 from bot.app.stats import install_stats
@@ -25,13 +28,18 @@ class App:
     posters: Posters = field(default_factory=Posters)
     suggestions: SuggestionService | None = None
     query_log: QueryLog | None = None
+    digest: DigestService | None = None
 
 
 def build_app(service: BotService, store: Store, *, review_channels: dict[str, str] | None = None,
-              query_log_days: int = 0) -> App:
-    """`query_log_days` 0 keeps no query log (one-shot commands: a script's searches are not members')."""
+              query_log_days: int = 0, digest_grace: dt.timedelta = dt.timedelta(hours=24),
+              feeds: Any = None) -> App:
+    """`query_log_days` 0 keeps no query log (one-shot commands: a script's searches are not members').
+    `feeds` (a FeedReader) shows the feeds' latest episodes in digests; None keeps to the static picks."""
     app = App(service, store)
     app.suggestions = SuggestionService(service, store, app.posters, review_channels=review_channels).install()
+    app.digest = DigestService(service, store, app.posters, grace=digest_grace, feeds=feeds)
+    app.digest.register()
     install_stats(service, store)
     if query_log_days > 0:
         app.query_log = QueryLog(store.engine, service.clock, days=query_log_days)
