@@ -35,8 +35,8 @@ REPEAT = 5  # each query of the mix is run this many times for the engine's perc
 
 # Questions as members type them, with the ids of the shipped catalog's resources that answer them.
 # QUESTIONS is the project's question sample (the issue 13 relevance file, copied in: the bench never
-# reads the project folder above it); HELD_OUT_QUESTIONS were written apart from it, in other words and on other topics,
-# to tell whether a change helps questions in general or only the sample's.
+# reads outside the project); HELD_OUT_QUESTIONS were written apart from it, in other words and on
+# other topics, to tell whether a change helps questions in general or only the sample's.
 QUESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("what tools can I use to log metrics of my experiments", ("mlflow", "weights-and-biases", "neptune-ai")),
     ("I want to serve a pytorch model behind an api", ("torchserve",)),
