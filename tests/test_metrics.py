@@ -3,6 +3,8 @@ caller passes, and the exposition is one Prometheus parses."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,3 +157,14 @@ def test_no_label_value_outside_its_set_reaches_the_output_whatever_the_callers_
                 if label == "le":  # a histogram's bucket bound, fixed by the code
                     continue
                 assert label_value == OTHER or label_value in ALLOWED[label], (family.name, label, label_value)
+
+
+def test_the_readme_lists_every_metric_the_bot_exports() -> None:
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Metrics", 1)[1].split("\n### ", 1)[0]
+    listed = set(re.findall(r"`(mlops_[a-z_]+)`", section))
+    exported = {f"{f.name}_total" if f.type == "counter" else f.name
+                for f in families().values() if f.name.startswith("mlops_")}
+    assert listed == exported
