@@ -9,14 +9,17 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from bot.log_context import current_request_id, request_scope
 from bot.logging_setup import configure_logging
 from bot.settings import Settings, load_settings
+from tests.conftest import RunningBot, clean_env
 
 TOKEN = "xoxb-1234-5678-abcdefSECRET"
 
@@ -188,3 +191,31 @@ def test_log_format_json_in_the_environment_selects_json(monkeypatch: pytest.Mon
     configure_logging(load_settings(_env_file=None), stream)
     logging.getLogger("bot").warning("hello")
     assert json.loads(stream.getvalue())["message"] == "hello"
+
+
+async def test_a_running_bot_with_json_logs_writes_nothing_but_json_lines_and_serves_its_metrics(
+        tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.adapters.discord.fake_discord import FakeDiscord
+
+    fake = FakeDiscord()
+    await fake.start()
+    env = clean_env(DISCORD_TOKEN=fake.token, DISCORD_API_URL=fake.base_url, HOST="127.0.0.1", PORT="0",
+                    DATABASE_URL=f"sqlite:///{tmp_path}/json.db", LOG_LEVEL="DEBUG", LOG_FORMAT="json")
+    bot = await RunningBot.start(env, tmp_path)
+    try:
+        port = await bot.port(r"health check listening on http://127\.0\.0\.1:(\d+)/healthz")
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert response.status == 200
+            names = {family.name for family in text_string_to_metric_families(await response.text())}
+        assert {"mlops_commands", "mlops_digests", "process_resident_memory_bytes"} <= names
+        output = await bot.terminate()
+        assert bot.proc.returncode == 0, output
+    finally:
+        await bot.kill()
+        await fake.close()
+    lines = output.splitlines()
+    assert lines and all(isinstance(json.loads(line), dict) for line in lines), output  # the SDK's lines too
+    assert {json.loads(line)["logger"].split(".")[0] for line in lines} >= {"bot", "discord"}
+    assert fake.token not in output
