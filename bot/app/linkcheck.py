@@ -9,7 +9,8 @@ honouring Retry-After (capped: a weekly check may wait, but not for hours); a 42
 
 These are strangers' servers, so the checker is polite: at most `per_host` requests at a time to one
 host:port, and at most `concurrency` in all. Requests wait for a host's slot before they take a global
-one, so a busy host never keeps the others waiting.
+one, so a busy host never keeps the others waiting; a freed global slot goes to the host with the most
+work left, which is the one the per-host limit would otherwise make finish last.
 
 Connection failures and timeouts are not retried: a link is marked in answers only when it failed in two
 weekly runs in a row (bot.storage.links_repo), which is the retry that matters.
@@ -20,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import heapq
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -165,6 +168,49 @@ class _Host:
         self.gate = asyncio.Semaphore(per_host)
         self.not_before: dt.datetime | None = None  # set by a 429: nobody asks this host again before
         self.no_head = False
+        self.queue: deque[list[int]] = deque()  # its URLs not started yet
+        self.answered = 0
+        self.seconds = 0.0  # spent on its requests so far
+
+    def work_left(self, typical: float) -> float:
+        """The requests this host still needs, weighted by how slow it has been against `typical` (the mean
+        over all hosts so far): in units of a typical request, so that a waiter's priority, fixed when it
+        began to wait, still compares with those of later ones."""
+        slowness = self.seconds / self.answered / typical if self.answered and typical > 0 else 1.0
+        return (len(self.queue) + 1) * slowness
+
+
+class _Gate:
+    """The global limit. A freed slot goes to the waiting request with the most work left on its host,
+    not the longest waiting: the host with the most links is the one the per-host limit makes last, so
+    it should never wait for a slot while hosts that will finish early take them."""
+
+    def __init__(self, slots: int) -> None:
+        self.free = slots
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = 0
+
+    async def acquire(self, work_left: float) -> None:
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._order += 1
+        heapq.heappush(self._waiting, (-work_left, self._order, turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
 
 
 class LinkChecker:
@@ -191,7 +237,8 @@ class LinkChecker:
         self.clock = clock
         self.sleep = sleep
         self._hosts: dict[str, _Host] = {}
-        self._gate: asyncio.Semaphore | None = None
+        self._gate: _Gate | None = None
+        self._answered, self._seconds = 0, 0.0  # every request's time so far: the guess for a new host
 
     async def __aenter__(self) -> LinkChecker:
         return self
@@ -221,14 +268,18 @@ class LinkChecker:
         of its own (a catalog lists a host's links together, and one queue for all would have every
         worker waiting on that host); a redirect to another host waits for that host's slot."""
         items = [u if isinstance(u, LinkTarget) else LinkTarget(u) for u in urls]
-        self._gate = asyncio.Semaphore(self.concurrency)
+        self._gate = _Gate(self.concurrency)
         self._hosts = {}
+        self._answered, self._seconds = 0, 0.0
         groups: dict[str, list[int]] = {}
         for index, item in enumerate(items):
             groups.setdefault(item.key, []).append(index)
-        queues: dict[str, deque[list[int]]] = {}
+        queues: list[deque[list[int]]] = []
         for indices in groups.values():
-            queues.setdefault(_host_key(items[indices[0]].url), deque()).append(indices)
+            host = self._host(items[indices[0]].url)
+            if not host.queue:
+                queues.append(host.queue)
+            host.queue.append(indices)
         results: list[LinkResult | None] = [None] * len(items)
         done = 0
 
@@ -244,7 +295,7 @@ class LinkChecker:
                         progress(results[index], done, len(items))  # type: ignore[arg-type]
 
         async with asyncio.TaskGroup() as group:
-            for queue in queues.values():
+            for queue in queues:
                 for _ in range(min(self.per_host, len(queue))):
                     group.create_task(worker(queue))
         return [r for r in results if r is not None]
@@ -254,7 +305,7 @@ class LinkChecker:
         if isinstance(target, str):
             target = LinkTarget(target)
         if self._gate is None:
-            self._gate = asyncio.Semaphore(self.concurrency)
+            self._gate = _Gate(self.concurrency)
         try:
             return await self._follow(target)
         except Exception as exc:  # one odd server must never cost the run its other results
@@ -354,22 +405,33 @@ class LinkChecker:
                 wait = (host.not_before - self.clock()).total_seconds()
                 if wait > 0:
                     await self.sleep(wait)
-            async with self._gate:
-                try:
-                    async with asyncio.timeout(self.timeout):
-                        async with self._client().request(method, url, allow_redirects=False,
-                                                          headers=HEADERS) as response:
-                            if method == "GET":
-                                await response.content.read(PEEK_BYTES)
-                            # Leaving the `async with` with the body unread closes that connection.
-                            return _Answer(response.status, response.headers.get("Location"),
-                                           response.headers.get("Retry-After"))
-                except TimeoutError:
-                    raise _Unreachable(f"no answer within {self.timeout:g} s") from None
-                except aiohttp.ClientError as exc:
-                    raise _Unreachable(_why(exc)) from None
-                except (OSError, ValueError) as exc:  # a URL yarl refuses, a socket error aiohttp let through
-                    raise _Unreachable(f"{type(exc).__name__}: {exc}") from None
+            await self._gate.acquire(host.work_left(self._typical()))
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    async with self._client().request(method, url, allow_redirects=False,
+                                                      headers=HEADERS) as response:
+                        if method == "GET":
+                            await response.content.read(PEEK_BYTES)
+                        # Leaving the `async with` with the body unread closes that connection.
+                        return _Answer(response.status, response.headers.get("Location"),
+                                       response.headers.get("Retry-After"))
+            except TimeoutError:
+                raise _Unreachable(f"no answer within {self.timeout:g} s") from None
+            except aiohttp.ClientError as exc:
+                raise _Unreachable(_why(exc)) from None
+            except (OSError, ValueError) as exc:  # a URL yarl refuses, a socket error aiohttp let through
+                raise _Unreachable(f"{type(exc).__name__}: {exc}") from None
+            finally:
+                self._gate.release()
+                spent = time.monotonic() - started
+                host.answered += 1
+                host.seconds += spent
+                self._answered += 1
+                self._seconds += spent
+
+    def _typical(self) -> float:
+        return self._seconds / self._answered if self._answered else 0.0
 
     def _host(self, url: str) -> _Host:
         key = _host_key(url)

@@ -46,6 +46,7 @@ class LinkServer:
     port: int = 0
     hits: Counter[str] = field(default_factory=Counter)  # path -> requests
     methods: list[tuple[str, str]] = field(default_factory=list)  # (method, path) in order
+    order: list[str] = field(default_factory=list)  # host names asked, in order
     in_flight: Counter[str] = field(default_factory=Counter)  # host:port -> requests being answered
     peak: Counter[str] = field(default_factory=Counter)  # host:port -> most at once
     total_in_flight: int = 0
@@ -62,6 +63,7 @@ def make_app(state: LinkServer) -> web.Application:
         host = request.host
         state.hits[request.path] += 1
         state.methods.append((request.method, request.path))
+        state.order.append(request.host.split(":")[0])
         state.in_flight[host] += 1
         state.total_in_flight += 1
         state.peak[host] = max(state.peak[host], state.in_flight[host])

@@ -281,3 +281,13 @@ def test_the_bundled_catalog_gives_one_target_per_distinct_url(catalog):
     assert {t.key for t in found} == keys
     mains = {u.resource_id for t in found for u in t.uses if u.main}
     assert mains == {r.id for r in catalog if r.url}
+
+
+async def test_a_freed_slot_goes_to_the_host_with_the_most_links_left(server, sleeps):
+    many = [server.url(f"/ok?n={i}", host="big.test") for i in range(6)]
+    one_link = server.url("/ok?n=small", host="small.test")
+    async with local_session() as session:
+        await LinkChecker(session, concurrency=1, per_host=2, sleep=sleeps).check([*many, one_link])
+    # First come, first served would ask small.test second; it waits while big.test has more left than it.
+    assert server.order.index("small.test") >= 5
+    assert server.total_peak == 1
