@@ -77,16 +77,15 @@ def new_run_id(now: dt.datetime) -> str:
 async def check_catalog(catalog: Catalog, store: Store, *, checker: LinkChecker | None = None,
                         concurrency: int = CONCURRENCY,
                         progress: Callable[[LinkResult, int, int], None] | None = None) -> Run:
-    """Check every URL and link of `catalog` and record the results as one run."""
-    owned = checker is None
+    """Check every URL and link of `catalog` and record the results as one run. `checker` (default: one with
+    the production settings and `concurrency`) is closed at the end; a session given to it stays open."""
     checker = checker or LinkChecker(concurrency=concurrency)
     started_at = checker.clock()
     started = time.perf_counter()
     try:
         results = await checker.check(targets(catalog), progress=progress)
     finally:
-        if owned:
-            await checker.close()
+        await checker.close()
     run = Run(new_run_id(started_at), started_at, time.perf_counter() - started, tuple(results))
     await asyncio.to_thread(LinksRepo(store.engine, store.clock).record, run.run_id, run.results)
     counts = run.counts

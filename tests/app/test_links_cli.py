@@ -20,6 +20,7 @@ from bot.storage.links_repo import LinkChange, LinkChanges, LinksRepo
 from bot.storage.schema import link_checks
 from tests.app.conftest import RecordingPoster
 from tests.app.link_server import LinkServer, serving, serving_in_thread
+from tests.pg import fresh_postgres_database
 
 NOW = dt.datetime(2026, 12, 3, 4, 0, tzinfo=dt.UTC)
 
@@ -46,6 +47,21 @@ def store(tmp_path) -> Iterator[Store]:
     made = open_store(f"sqlite:///{tmp_path}/x.db", clock=lambda: NOW)
     yield made
     made.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request, tmp_path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        made = open_store(f"sqlite:///{tmp_path}/y.db", clock=lambda: NOW)
+        yield made
+        made.close()
+    else:
+        with fresh_postgres_database() as url:
+            made = open_store(url, clock=lambda: NOW)
+            try:
+                yield made
+            finally:
+                made.close()
 
 
 @pytest.fixture
@@ -158,7 +174,8 @@ def test_a_report_of_many_changes_stays_short():
     assert reply.fields[0].name == "Newly broken (40)"
 
 
-async def test_the_weekly_check_posts_a_report_to_each_review_channel_when_something_changed(store):
+async def test_the_weekly_check_posts_a_report_to_each_review_channel_when_something_changed(any_store):
+    store = any_store
     slack, discord = RecordingPoster("slack"), RecordingPoster("discord")
     posters = Posters()
     posters.add(slack)
@@ -175,7 +192,8 @@ async def test_the_weekly_check_posts_a_report_to_each_review_channel_when_somet
     assert [p[0] for p in discord.posts] == ["123"]
 
 
-async def test_the_weekly_check_runs_once_a_week_however_many_replicas_ask(store):
+async def test_the_weekly_check_runs_once_a_week_however_many_replicas_ask(any_store):
+    store = any_store
     poster = RecordingPoster()
     posters = Posters()
     posters.add(poster)
