@@ -1,11 +1,13 @@
 """Checks that the catalog's links still lead somewhere: the weekly link check and `mlops-bot links check`.
 
 Each distinct URL (compared by `normalize_url`) is asked once, however many resources use it: HEAD first,
-and GET where a server mishandles HEAD (it answers 405, 403, 404 or 501 to HEAD but the page is there),
-reading at most a little of the body. Redirects are followed by hand, each checked before it is followed
-(only http(s)), at most `max_redirects` of them; a chain of permanent ones (301, 308) gives the address the
-catalog should use instead. Every request has its own timeout. 429 and 5xx are retried with backoff,
-honouring Retry-After (capped: a weekly check may wait, but not for hours); a 429 pauses the whole host.
+and GET after any error answer but 429 (servers that mishandle HEAD answer it 403, 404, 405, 500 or 501
+while the page is there; a page is only called broken on GET's word), reading at most a little of the
+body. A 405 or 501 to HEAD has the rest of that host's links asked with GET at once. Redirects are
+followed by hand, each checked before it is followed (only http(s)), at most `max_redirects` of them; a
+chain of permanent ones (301, 308) gives the address the catalog should use instead. Every request has
+its own timeout. 429 and 5xx are retried with backoff, honouring Retry-After (capped: a weekly check may
+wait, but not for hours); a 429 pauses the whole host.
 
 These are strangers' servers, so the checker is polite: at most `per_host` requests at a time to one
 host:port, and at most `concurrency` in all. Requests wait for a host's slot before they take a global
