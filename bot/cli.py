@@ -15,7 +15,7 @@ from bot import __version__
 
 if TYPE_CHECKING:
     from bot.app.wiring import App
-    from bot.service import BotService
+    from bot.service import BotService, Request
     from bot.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -189,6 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return db_backup(database_url_from_environment(), args.path, sys.stdout)
             return db_upgrade(database_url_from_environment(), sys.stdout)
         service = _service(catalog)
+        if args.command in ("ask", "search") and _quick_overlay(service):
+            # The approved resources are read; a search or a browse needs nothing more (no SQLAlchemy,
+            # no migration check): the start-up a script waits for stays a tenth of a second.
+            if args.command == "search":
+                return _search(service, args, sys.stdin, sys.stdout)
+            done = _ask_quickly(service, " ".join(args.text), sys.stdout)
+            if done is not None:
+                return done
         with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats", "digest")) as app:
             if args.command == "digest":
                 from bot.app.digest_cli import run_digest_list, run_digest_preview
@@ -332,16 +340,44 @@ def _one_shot_app(service: BotService, *, needed: bool) -> Iterator[App | None]:
         store.close()
 
 
+def _quick_overlay(service: BotService) -> bool:
+    from bot.catalog_file import database_url_from_environment
+    from bot.storage.quick_read import approved_resources
+
+    approved = approved_resources(database_url_from_environment())
+    if approved is None:
+        return False
+    service.add_approved(approved)
+    return True
+
+
+def _ask_quickly(service: BotService, text: str, out: TextIO) -> int | None:
+    """Answer a command the core answers alone; None when it needs the app layer (a suggestion, ...)."""
+    from bot.adapters.console import render_text
+    from bot.core.commands import parse
+    from bot.core.reply import Reply
+
+    outcome = service.outcome(parse(text), _operator_request(text))
+    if not isinstance(outcome, Reply):
+        return None
+    out.write(render_text(outcome))
+    return EXIT_OK
+
+
+def _operator_request(text: str) -> Request:
+    from bot.core.permissions import OPERATOR
+    from bot.service import Request
+
+    return Request(text, platform=OPERATOR.platform, user_id=OPERATOR.user_id, user_name=OPERATOR.name)
+
+
 def _ask(service: BotService, text: str, out: TextIO) -> int:
     import asyncio
 
     from bot.adapters.console import render_text
     from bot.core.forms import Form
-    from bot.core.permissions import OPERATOR
-    from bot.service import Request
 
-    outcome = asyncio.run(service.handle(Request(text, platform=OPERATOR.platform, user_id=OPERATOR.user_id,
-                                                 user_name=OPERATOR.name)))
+    outcome = asyncio.run(service.handle(_operator_request(text)))
     if isinstance(outcome, Form):
         fields = " ".join(f"<{f.name}>" for f in outcome.fields)
         out.write(f"{outcome.title}: give it on the command line, e.g. {text.strip()} {fields}\n")

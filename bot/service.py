@@ -118,7 +118,7 @@ class BotService:
         """Any command: pure ones are answered at once, effects are carried out by their executor."""
         started = time.perf_counter()
         command = parse(request.text)
-        outcome = self._outcome(command, request)
+        outcome = self.outcome(command, request)
         if isinstance(outcome, Effect):
             outcome = await self._execute(outcome, request, command.name)
         if request.offset == 0:  # a page past the first is the same question asked again
@@ -155,7 +155,8 @@ class BotService:
     def register_click(self, action: ButtonAction, handler: ClickHandler) -> None:
         self._clicks[action] = handler
 
-    def _outcome(self, command: Command, request: Request) -> object:
+    def outcome(self, command: Command, request: Request) -> object:
+        """The core's answer: a Reply, a Form, or an Effect the app layer must carry out."""
         try:
             return handle(command, self._ctx, request.offset, call=self.call(request))
         except BotError as exc:

@@ -24,7 +24,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,10 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.core.catalog import Link, Resource
+from bot.core.catalog import Resource
 from bot.core.digest import Cadence
 from bot.errors import StorageError
+from bot.storage.resource_json import resource_from_json
 from bot.storage.schema import CLAIMED, DONE, approved_resources, claims, digest_posts, digest_subscriptions, utc
 
 log = logging.getLogger(__name__)
@@ -408,33 +409,3 @@ def approved_since(engine: Engine, since: dt.datetime | None) -> list[Resource]:
     """Resources approved after `since`, oldest first (approved_resources rows, from their JSON)."""
     return [resource for _, resource in approved_rows_since(engine, since)]
 
-
-def resource_from_json(data: str) -> Resource | None:
-    """A Resource from approved_resources.data: the Resource dataclass's fields as JSON."""
-    try:
-        fields = json.loads(data)
-        if not isinstance(fields, dict):
-            return None
-        links = tuple(Link(str(link["label"]), str(link["url"])) for link in fields.get("links") or ())
-        year = fields.get("year")
-        return Resource(
-            id=str(fields["id"]), title=str(fields["title"]), kind=str(fields["kind"]),
-            category=str(fields.get("category") or ""), summary=str(fields.get("summary") or ""),
-            url=_text(fields.get("url")), links=links, tags=_texts(fields.get("tags")),
-            aliases=_texts(fields.get("aliases")), authors=_texts(fields.get("authors")),
-            notes=_texts(fields.get("notes")), level=_text(fields.get("level")), cost=_text(fields.get("cost")),
-            year=int(year) if isinstance(year, int) else None, provider=_text(fields.get("provider")),
-            feed=_text(fields.get("feed")),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _text(value: object) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        return ()
-    return tuple(str(v) for v in value)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.core.catalog import Link, Resource
+from bot.core.catalog import Resource
 from bot.errors import StorageError
+from bot.storage.resource_json import resource_from_json, resource_to_json
 from bot.storage.schema import approved_resources, audit_log, review_posts, suggestions, utc
 
 Clock = Callable[[], dt.datetime]
@@ -35,19 +36,6 @@ class AuditEntry:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     detail: str | None
-
-
-def resource_to_json(resource: Resource) -> str:
-    data = asdict(resource)
-    return json.dumps({k: v for k, v in data.items() if v not in (None, (), [], "")}, ensure_ascii=False)
-
-
-def resource_from_json(text: str) -> Resource:
-    data = json.loads(text)
-    data["links"] = tuple(Link(**link) for link in data.get("links", ()))
-    for key in ("tags", "aliases", "authors", "notes"):
-        data[key] = tuple(data.get(key, ()))
-    return Resource(**data)
 
 
 class SuggestionsRepo:
@@ -211,7 +199,12 @@ class SuggestionsRepo:
     def approved_after(self, seq: int) -> list[tuple[int, Resource]]:
         rows = self._all(select(approved_resources.c.seq, approved_resources.c.data)
                          .where(approved_resources.c.seq > seq).order_by(approved_resources.c.seq))
-        return [(row["seq"], resource_from_json(row["data"])) for row in rows]
+        found = []
+        for row in rows:
+            resource = resource_from_json(row["data"])
+            if resource is not None:  # a hand-edited row that is not a resource is left out, not fatal
+                found.append((row["seq"], resource))
+        return found
 
     def audit(self, *, actor: str, action: str, suggestion_id: int | None = None, place: str | None = None,
               detail: str | None = None) -> None:

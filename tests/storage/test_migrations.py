@@ -147,3 +147,9 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(empty_databas
         assert [d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")] == []
     finally:
         store.close()
+
+
+def test_the_quick_reader_knows_the_head_revision():
+    from bot.storage import quick_read
+
+    assert quick_read.HEAD == HEAD
