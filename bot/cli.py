@@ -294,7 +294,14 @@ def _service(catalog: Path | None, command_prefix: str = "/mlops", settings: Set
     from bot.service import BotService
 
     community = settings.community() if settings is not None else None
-    return BotService.from_file(_catalog_path(catalog), command_prefix=command_prefix, community=community)
+    if settings is not None:
+        semantic = settings.semantic_search
+    else:
+        from bot.catalog_file import setting_from_environment
+
+        semantic = (setting_from_environment("SEMANTIC_SEARCH") or "true").lower() not in ("0", "false", "no", "off")
+    return BotService.from_file(_catalog_path(catalog), command_prefix=command_prefix, community=community,
+                                semantic=semantic)
 
 
 def _validate(path: Path, out: TextIO) -> int:
@@ -516,6 +523,8 @@ async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -
 
     service, store = app.service, app.store
     await load_approved(app)
+    # The model and the vectors load beside the platforms' start: the first question does not wait for them.
+    preloading = asyncio.ensure_future(asyncio.to_thread(service.preload_semantic))
     # One scheduler per process: housekeeping and the digest tick (the database says what is due).
     tick = dt.timedelta(seconds=settings.digest_tick_seconds)
     jobs = start_jobs(store, digest=app.digest, tick_every=tick, first_tick_after=min(tick, dt.timedelta(seconds=15)))
@@ -534,6 +543,7 @@ async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -
                     health_address=(settings.host, settings.port), on_started=started, background=background(app))
     finally:
         await jobs.stop()  # a running job finishes before the store closes
+        await preloading
         if app.digest is not None:
             await app.digest.close()
         if app.digest is not None and app.digest.feeds is not None:

@@ -59,11 +59,17 @@ class Request:
 
 class BotService:
     def __init__(self, catalog: Catalog, *, path: Path | None = None, command_prefix: str = "/mlops",
-                 community: Community | None = None) -> None:
+                 community: Community | None = None, semantic: bool = False,
+                 semantic_cache: Path | None = Path("var")) -> None:
+        """`semantic`: rank by meaning beside the words when the semantic extra is installed (its model
+        loads on the first question, or at `preload_semantic`); `semantic_cache`: where resource vectors
+        are kept between runs."""
         self.path = path
         self.command_prefix = command_prefix
         self.community = community or Community()
-        self._ctx = Context(catalog, build_search(catalog), command_prefix, self.community)
+        self.semantic = semantic
+        self.semantic_cache = semantic_cache
+        self._ctx = Context(catalog, self._engine(catalog), command_prefix, self.community)
         self._approved: list[Resource] = []
         self._reload_lock: asyncio.Lock | None = None
         self._executors: dict[type[Effect], Executor] = {}
@@ -77,10 +83,25 @@ class BotService:
         _settle()
 
     @classmethod
-    def from_file(cls, path: Path, *, command_prefix: str = "/mlops", community: Community | None = None
-                  ) -> BotService:
+    def from_file(cls, path: Path, *, command_prefix: str = "/mlops", community: Community | None = None,
+                  semantic: bool = False) -> BotService:
         """Load the catalog or raise CatalogError: the bot refuses to start on an invalid one."""
-        return cls(load_catalog(path), path=path, command_prefix=command_prefix, community=community)
+        return cls(load_catalog(path), path=path, command_prefix=command_prefix, community=community,
+                   semantic=semantic)
+
+    def _engine(self, catalog: Catalog) -> SearchEngine:
+        if not self.semantic:
+            return build_search(catalog)
+        from bot.semantic import load_semantic
+
+        return build_search(catalog, semantic=load_semantic(catalog, self.semantic_cache))
+
+    def preload_semantic(self) -> None:
+        """Load the semantic model and the catalog's vectors now (a worker thread, at start and after a
+        reload), so that no member's first question waits for them."""
+        ranker = getattr(self._ctx.search, "semantic", None)
+        if ranker is not None and hasattr(ranker, "preload"):
+            ranker.preload()
 
     @property
     def catalog(self) -> Catalog:
@@ -268,7 +289,11 @@ class BotService:
         except CatalogError as exc:
             log.error("catalog reload failed, keeping the last good one:\n%s", exc)
             return None
-        return Context(catalog, build_search(catalog), self.command_prefix, self.community)
+        ctx = Context(catalog, self._engine(catalog), self.command_prefix, self.community)
+        ranker = getattr(ctx.search, "semantic", None)
+        if ranker is not None and hasattr(ranker, "preload"):
+            ranker.preload()  # here, off the loop, before the swap: the new catalog answers questions at once
+        return ctx
 
 
 def _settle() -> None:

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=AliasChoices("LOG_FORMAT", "log_format"))
     command_name: str = Field("/mlops", validation_alias=AliasChoices("MLOPS_BOT_COMMAND", "command_name"))
+    semantic_search: bool = Field(True, validation_alias=AliasChoices("SEMANTIC_SEARCH"))
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))

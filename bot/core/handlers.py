@@ -139,7 +139,13 @@ def _resource(command: Command, ctx: Context, call: Call) -> Reply:
     label = truncate(command.args, 80)
     if not page.hits:
         return _no_results(ctx, label, page, offset)
-    return _page_reply(ctx, f"Resources for “{label}”", page, command.canonical, offset)
+    reply = _page_reply(ctx, f"Resources for “{label}”", page, command.canonical, offset)
+    if page.unmatched and not offset:
+        # Never empty-handed: the best matches for the words it could use, and which words it could not.
+        words = ", ".join(f"“{truncate(w, 30)}”" for w in page.unmatched[:5])
+        reply = replace(reply, notices=(f"Nothing in the catalog matches {words}; these match the rest of "
+                                        "your words.",))
+    return reply
 
 
 def _page_reply(ctx: Context, header: str, page: SearchPage, canonical: str, offset: int) -> Reply:

@@ -168,3 +168,9 @@ def test_any_text_yields_a_reply(service, text, offset):
     assert reply.header
     assert len(reply.items) <= 10
 
+
+
+def test_words_nothing_matches_are_named_and_the_rest_still_answers(service):
+    reply = ask(service, "resource feature store zzyzxq")
+    assert not reply.is_error and "Feast" in titles(reply)
+    assert reply.notices == ("Nothing in the catalog matches “zzyzxq”; these match the rest of your words.",)
