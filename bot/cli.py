@@ -98,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--channel", help="a subscribed channel's id (default: a first digest)")
     preview.add_argument("--platform", choices=("slack", "discord", "console"))
 
+    links = sub.add_parser("links", parents=[common], help="check the catalog's links",
+                           description="Check every URL and link of the live catalog (the YAML and approved "
+                                       "resources): HEAD, then GET; redirects followed and reported.")
+    links_sub = links.add_subparsers(dest="links_command", metavar="SUBCOMMAND", required=True)
+    check = links_sub.add_parser("check", parents=[common], help="check every link now; exit 1 if one is broken")
+    check.add_argument("--concurrency", type=_positive, default=20, help="requests at once in all (default 20; "
+                                                                        "at most 2 per host)")
+    check.add_argument("--format", choices=("json", "text"), default="text")
+
     catalog = sub.add_parser("catalog", parents=[common], help="the catalog file",
                              description="Catalog helpers.")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND", required=True)
@@ -197,7 +206,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             done = _ask_quickly(service, " ".join(args.text), sys.stdout)
             if done is not None:
                 return done
-        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats", "digest")) as app:
+        with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats", "digest",
+                                                              "links")) as app:
+            if args.command == "links":
+                from bot.app.links_cli import run_links_check
+
+                assert app is not None
+                from bot.app.catalog_care import save_marks
+                from bot.storage.links_repo import LinksRepo
+
+                status = run_links_check(service, app.store, sys.stdout, concurrency=args.concurrency,
+                                         fmt=args.format, is_tty=sys.stderr.isatty())
+                save_marks(app.store, LinksRepo(app.store.engine, app.store.clock))
+                return status
             if args.command == "digest":
                 from bot.app.digest_cli import run_digest_list, run_digest_preview
                 from bot.app.feeds import FeedReader
@@ -349,12 +370,15 @@ def _one_shot_app(service: BotService, *, needed: bool) -> Iterator[App | None]:
 
 def _quick_overlay(service: BotService) -> bool:
     from bot.catalog_file import database_url_from_environment
-    from bot.storage.quick_read import approved_resources
+    from bot.storage.quick_read import overlay
 
-    approved = approved_resources(database_url_from_environment())
-    if approved is None:
+    found = overlay(database_url_from_environment())
+    if found is None:
         return False
+    approved, broken = found
     service.add_approved(approved)
+    if broken:
+        service.set_broken(broken)
     return True
 
 
@@ -527,7 +551,9 @@ async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -
     preloading = asyncio.ensure_future(asyncio.to_thread(service.preload_semantic))
     # One scheduler per process: housekeeping and the digest tick (the database says what is due).
     tick = dt.timedelta(seconds=settings.digest_tick_seconds)
-    jobs = start_jobs(store, digest=app.digest, tick_every=tick, first_tick_after=min(tick, dt.timedelta(seconds=15)))
+    link_check = (settings.link_check_day, app.care.weekly) if settings.link_check_day and app.care else None
+    jobs = start_jobs(store, digest=app.digest, tick_every=tick, first_tick_after=min(tick, dt.timedelta(seconds=15)),
+                      link_check=link_check)
     if _EARLY_RELOADS:
         _EARLY_RELOADS.clear()
         asyncio.get_running_loop().create_task(service.reload_async())

@@ -69,6 +69,7 @@ class BotService:
         self.community = community or Community()
         self.semantic = semantic
         self.semantic_cache = semantic_cache
+        self._broken: dict[str, dt.date] = {}
         self._ctx = Context(catalog, self._engine(catalog), command_prefix, self.community)
         self._approved: list[Resource] = []
         self._reload_lock: asyncio.Lock | None = None
@@ -225,8 +226,23 @@ class BotService:
         if fresh:
             self._approved.extend(fresh)
             catalog = dataclasses.replace(ctx.catalog, resources=ctx.catalog.resources + tuple(fresh))
-            self._ctx = Context(catalog, ctx.search.with_added(fresh), self.command_prefix, self.community)
+            self._ctx = self._marked(Context(catalog, ctx.search.with_added(fresh), self.command_prefix,
+                                             self.community))
         return len(fresh)
+
+    def set_broken(self, broken: dict[str, dt.date]) -> None:
+        """Mark the resources whose main link looked broken in two link checks in a row: their answers say
+        so, and they rank lower. Kept across reloads and approvals."""
+        self._broken = dict(broken)
+        ctx = self._ctx
+        self._ctx = self._marked(Context(ctx.catalog, ctx.search, self.command_prefix, self.community))
+
+    def _marked(self, ctx: Context) -> Context:
+        if not self._broken and not ctx.broken:
+            return ctx
+        ids = frozenset(self._broken)
+        return Context(ctx.catalog, ctx.search.with_demoted(ids), self.command_prefix, self.community,
+                       broken=dict(self._broken))
 
     @property
     def approved(self) -> tuple[Resource, ...]:
@@ -246,7 +262,7 @@ class BotService:
         ctx = self._load()
         if ctx is None:
             return False
-        self._ctx = ctx
+        self._ctx = self._marked(ctx)
         self._reapply_approved()
         gc.freeze()
         log.info("catalog reloaded: %d resources", len(ctx.catalog))
@@ -267,7 +283,7 @@ class BotService:
                 self._reload_wanted = False
                 ctx = await asyncio.to_thread(self._load)
                 if ctx is not None:
-                    self._ctx = ctx  # one reference swap: an answer sees the old catalog or the new, whole
+                    self._ctx = self._marked(ctx)  # one swap: an answer sees the old catalog or the new, whole
                     self._reapply_approved()
                     # No gc.collect() here, unlike at start: a full collection holds the interpreter lock
                     # for as long as it takes over the new catalog, which is the stall this avoids.

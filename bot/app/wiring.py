@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.app.catalog_care import CatalogCare
 from bot.app.digest import DigestService
 from bot.app.posting import Posters
 from bot.app.query_log import QueryLog
@@ -29,6 +30,7 @@ class App:
     suggestions: SuggestionService | None = None
     query_log: QueryLog | None = None
     digest: DigestService | None = None
+    care: CatalogCare | None = None
 
 
 def build_app(service: BotService, store: Store, *, review_channels: dict[str, str] | None = None,
@@ -40,6 +42,7 @@ def build_app(service: BotService, store: Store, *, review_channels: dict[str, s
     app.suggestions = SuggestionService(service, store, app.posters, review_channels=review_channels).install()
     app.digest = DigestService(service, store, app.posters, grace=digest_grace, feeds=feeds)
     app.digest.register()
+    app.care = CatalogCare(service, store, app.posters, review_channels or {})
     install_stats(service, store)
     if query_log_days > 0:
         app.query_log = QueryLog(store.engine, service.clock, days=query_log_days)
@@ -54,10 +57,15 @@ def background(app: App) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
         loops.append(app.suggestions.run)
     if app.query_log is not None:
         loops.append(app.query_log.run)
+    if app.care is not None:
+        loops.append(app.care.run)
     return loops
 
 
 async def load_approved(app: App) -> int:
     """The approved resources, so that this process's catalog is the live one from its first answer."""
     assert app.suggestions is not None
-    return await app.suggestions.sync()
+    approved = await app.suggestions.sync()
+    if app.care is not None:
+        await app.care.refresh()
+    return approved

@@ -4,6 +4,7 @@ the request at hand (`Call`: who asks, where, when)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -39,6 +40,8 @@ class Context:
     search: SearchEngine
     command_prefix: str = "/mlops"  # how members invoke us here, for examples in replies
     community: Community = field(default_factory=Community)
+    # Resources whose main link looked broken in the last two link checks, with the day it first did.
+    broken: Mapping[str, dt.date] = field(default_factory=dict)
     # A resource's Item never changes while its catalog is loaded (a reload makes a new Context), and the
     # same resources are shown again and again: each is derived once.
     _items: dict[str, Item] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -52,7 +55,7 @@ class Context:
         if found is None:
             from bot.core.items import resource_item
 
-            found = resource_item(resource)
+            found = resource_item(resource, broken_on=self.broken.get(resource.id))
             if len(self._items) < ITEM_MEMO:
                 self._items[resource.id] = found
         return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.core.catalog import Resource
 from bot.core.reply import Item
 
@@ -17,11 +19,14 @@ def resource_meta(resource: Resource) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def resource_item(resource: Resource) -> Item:
+def resource_item(resource: Resource, *, broken_on: dt.date | None = None) -> Item:
+    meta = resource_meta(resource)
+    if broken_on is not None:
+        meta += (f"this link looked broken on {broken_on.day} {broken_on:%b}",)
     return Item(
         title=resource.title,
         url=resource.url,
         summary=resource.summary,
-        meta=resource_meta(resource),
+        meta=meta,
         links=resource.extra_links,
     )

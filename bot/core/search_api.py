@@ -81,6 +81,10 @@ class SearchEngine(Protocol):
         swaps its reference. Ids already searchable are skipped."""
         ...
 
+    def with_demoted(self, resource_ids: frozenset[str]) -> SearchEngine:
+        """The same engine with these resources ranked lower (their link looked broken twice)."""
+        ...
+
 
 def build_search(catalog: Catalog, semantic: SemanticRanker | None = None) -> SearchEngine:
     """The engine the bot uses; built once per catalog load. With a semantic ranker (bot.semantic's

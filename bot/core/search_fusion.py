@@ -129,3 +129,6 @@ class FusedSearch:
 
     def with_added(self, resources: Sequence[Resource]) -> FusedSearch:
         return FusedSearch(self.lexical.with_added(resources), self.semantic.with_added(resources))
+
+    def with_demoted(self, resource_ids: frozenset[str]) -> FusedSearch:
+        return FusedSearch(self.lexical.with_demoted(resource_ids), self.semantic)

@@ -17,6 +17,7 @@ Scoring, per resource:
 from __future__ import annotations
 
 import bisect
+import copy
 import gc
 import heapq
 import math
@@ -78,6 +79,7 @@ MASK_VALUE: tuple[float, ...] = tuple(_mask_value(m) for m in range(1 << len(FIE
 PAIR_BONUS = 0.15  # adjacent query words found together in a field, scaled by that field's weight
 EXACT_BONUS = 0.5  # the whole query equals a title or an alias
 NO_LINK_FACTOR = 0.85
+BROKEN_LINK_FACTOR = 0.6  # a resource whose link looked broken in two checks in a row: still shown, lower
 INTENT_BONUS = 0.3  # the query names the resource's (large) category
 KIND_BONUS = 0.25  # the query says what kind of thing it wants (listen -> podcasts)
 KIND_FALLBACK = 200  # nothing else matched: this many resources of the wanted kinds, in catalog order
@@ -265,6 +267,15 @@ class IndexedSearch:
         """The same resources in one freshly built index (O(catalog)): for folding a big overlay in,
         off the serving path, before swapping the result in."""
         return self
+
+    _demoted: frozenset[str] = frozenset()
+
+    def with_demoted(self, resource_ids: frozenset[str]) -> IndexedSearch:
+        """The same engine, sharing every index, with these resources ranked lower (their link looked
+        broken): scores are cut before the best are chosen, so a demoted resource yields its place."""
+        engine = copy.copy(self)
+        engine._demoted = frozenset(resource_ids)
+        return engine
 
     # -- segments --------------------------------------------------------------------------------------
 
@@ -632,6 +643,11 @@ class IndexedSearch:
             for d in scores:
                 if d >= off and d - off < seg._n and not linked[d - off]:
                     scores[d] *= NO_LINK_FACTOR
+        demoted = self._demoted
+        if demoted:
+            for d in scores:
+                if self._resource(d).id in demoted:
+                    scores[d] *= BROKEN_LINK_FACTOR
         # Naming a category asks for that category. A small one is a curated list: its resources come
         # first, in the curators' order (as `/mlops list` shows them). In a big one that order means
         # little, so its resources only get a bonus and are ranked by score with everything else.

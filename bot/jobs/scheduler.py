@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.housekeeping import forget_old_claims
@@ -28,6 +29,7 @@ HOUSEKEEPING_EVERY = dt.timedelta(hours=6)
 # and the platforms' posters are connected by the time the digest first ticks.
 FIRST_HOUSEKEEPING_AFTER = dt.timedelta(minutes=1)
 FIRST_TICK_AFTER = dt.timedelta(seconds=15)
+LINK_CHECK_HOUR = 4  # UTC: a quiet hour for most communities, and for the sites checked
 
 
 class Jobs:
@@ -50,7 +52,8 @@ class Jobs:
 def start_jobs(store: Store, *, digest: DigestService | None = None, tick_every: dt.timedelta = DIGEST_TICK,
                first_tick_after: dt.timedelta = FIRST_TICK_AFTER,
                housekeeping_every: dt.timedelta = HOUSEKEEPING_EVERY,
-               first_housekeeping_after: dt.timedelta = FIRST_HOUSEKEEPING_AFTER) -> Jobs:
+               first_housekeeping_after: dt.timedelta = FIRST_HOUSEKEEPING_AFTER,
+               link_check: tuple[str, Callable[[], Awaitable[object]]] | None = None) -> Jobs:
     """Start the scheduler on the running event loop with housekeeping and, given a DigestService, its tick.
 
     Call it from inside the loop (in `_serve_platforms`), once per process.
@@ -63,6 +66,13 @@ def start_jobs(store: Store, *, digest: DigestService | None = None, tick_every:
     scheduler.add_job(forget_old_claims, "interval", args=[store], seconds=housekeeping_every.total_seconds(),
                       id="forget-old-claims", next_run_time=now + first_housekeeping_after,
                       coalesce=True, max_instances=1)
+    if link_check is not None:
+        day, check = link_check
+        # Every replica runs it; the check claims its ISO week in the database, so one of them checks.
+        # APScheduler 3 counts Monday as 0, which its day names avoid having to know.
+        scheduler.add_job(_guarded, "cron", args=[check, "weekly link check"], day_of_week=day[:3],
+                          hour=LINK_CHECK_HOUR, timezone=dt.UTC, id="link-check", coalesce=True, max_instances=1,
+                          misfire_grace_time=6 * 3600)
     if digest is not None:
         # A coroutine job runs on the loop. tick() only starts the posts and returns, so a long fan-out never
         # makes the scheduler skip a tick; missed ticks (a stalled loop) are folded into one.
@@ -71,6 +81,13 @@ def start_jobs(store: Store, *, digest: DigestService | None = None, tick_every:
                           misfire_grace_time=None)
     scheduler.start()
     return Jobs(scheduler, digest)
+
+
+async def _guarded(work: Callable[[], Awaitable[object]], what: str) -> None:
+    try:
+        await work()
+    except Exception:  # a job must never take the scheduler down: logged, and next week it runs again
+        log.exception("%s failed", what)
 
 
 async def _tick(digest: DigestService) -> None:

@@ -8,16 +8,21 @@ opens the store the ordinary way.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 from pathlib import Path
 
 from bot.core.catalog import Resource
 from bot.storage.resource_json import resource_from_json
 
-HEAD = "0004"  # bot.storage.database.HEAD (a test keeps them equal; importing it would import SQLAlchemy)
+# Copies, kept equal by a test: importing the originals would import SQLAlchemy.
+HEAD = "0004"  # bot.storage.database.HEAD
+MARKS_KEY = "links:broken"  # bot.app.catalog_care.MARKS_KEY
 
 
-def approved_resources(database_url: str) -> list[Resource] | None:
+def overlay(database_url: str) -> tuple[list[Resource], dict[str, dt.date]] | None:
+    """The approved resources and the broken-link marks, or None (open the store the ordinary way)."""
     prefix = "sqlite:///"
     if not database_url.startswith(prefix) or "?" in database_url:
         return None
@@ -33,8 +38,16 @@ def approved_resources(database_url: str) -> list[Resource] | None:
         if version is None or version[0] != HEAD:
             return None
         rows = db.execute("SELECT data FROM approved_resources ORDER BY seq").fetchall()
+        marks = db.execute("SELECT value FROM bot_state WHERE key = ?", (MARKS_KEY,)).fetchone()
     except sqlite3.Error:
         return None
     finally:
         db.close()
-    return [r for (data,) in rows if (r := resource_from_json(data)) is not None]
+    approved = [r for (data,) in rows if (r := resource_from_json(data)) is not None]
+    broken: dict[str, dt.date] = {}
+    if marks is not None:
+        try:
+            broken = {rid: dt.date.fromisoformat(day) for rid, day in json.loads(marks[0]).items()}
+        except (ValueError, TypeError, AttributeError):
+            broken = {}
+    return approved, broken

@@ -149,7 +149,9 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(empty_databas
         store.close()
 
 
-def test_the_quick_reader_knows_the_head_revision():
+def test_the_quick_reader_knows_the_head_revision_and_the_marks_key():
+    from bot.app.catalog_care import MARKS_KEY
     from bot.storage import quick_read
 
     assert quick_read.HEAD == HEAD
+    assert quick_read.MARKS_KEY == MARKS_KEY
