@@ -206,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             done = _ask_quickly(service, " ".join(args.text), sys.stdout)
             if done is not None:
                 return done
+        # Past the quick path, the community's rules matter (the digest's timezone and cohort, the limits).
+        service.set_community(_settings(args).community())
         with _one_shot_app(service, needed=args.command in ("suggestions", "catalog", "stats", "digest",
                                                               "links")) as app:
             if args.command == "links":
@@ -541,12 +543,16 @@ async def _serve_platforms(app: App, settings: Settings, platforms: list[str]) -
     import asyncio
     import datetime as dt
 
+    from bot import metrics
     from bot.app.wiring import background, load_approved
     from bot.jobs import start_jobs
     from bot.runner import PlatformAdapter, configured_adapters, serve
+    from bot.service import enable_metrics
 
+    enable_metrics()
     service, store = app.service, app.store
     await load_approved(app)
+    metrics.set_catalog_size(len(service.catalog))
     # The model and the vectors load beside the platforms' start: the first question does not wait for them.
     preloading = asyncio.ensure_future(asyncio.to_thread(service.preload_semantic))
     # One scheduler per process: housekeeping and the digest tick (the database says what is due).

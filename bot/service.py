@@ -71,6 +71,7 @@ class BotService:
         self.semantic_cache = semantic_cache
         self._broken: dict[str, dt.date] = {}
         self._ctx = Context(catalog, self._engine(catalog), command_prefix, self.community)
+        _catalog_size(len(catalog))
         self._approved: list[Resource] = []
         self._reload_lock: asyncio.Lock | None = None
         self._executors: dict[type[Effect], Executor] = {}
@@ -131,6 +132,7 @@ class BotService:
         if request.offset == 0:
             for observe in self.observers:
                 observe(request.platform, command, reply)
+        _measure(request.platform, command, reply, time.perf_counter() - started)
         if log.isEnabledFor(logging.DEBUG):  # per command: formatting it at INFO cost ~7% of a Slack request's CPU
             log.debug("%s %s offset=%d -> %d items in %.1f ms", request.platform, command.name, request.offset,
                       len(reply.items), (time.perf_counter() - started) * 1000)
@@ -146,9 +148,10 @@ class BotService:
         if request.offset == 0:  # a page past the first is the same question asked again
             for observe in self.observers:
                 observe(request.platform, command, outcome)
+        took = time.perf_counter() - started
+        _measure(request.platform, command, outcome, took)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s in %.1f ms", request.platform, command.name, type(outcome).__name__,
-                      (time.perf_counter() - started) * 1000)
+            log.debug("%s %s -> %s in %.1f ms", request.platform, command.name, type(outcome).__name__, took * 1000)
         return outcome
 
     async def submit(self, request: Request, submission: FormSubmission) -> Reply | FormErrors:
@@ -228,7 +231,15 @@ class BotService:
             catalog = dataclasses.replace(ctx.catalog, resources=ctx.catalog.resources + tuple(fresh))
             self._ctx = self._marked(Context(catalog, ctx.search.with_added(fresh), self.command_prefix,
                                              self.community))
+            _catalog_size(len(catalog))
         return len(fresh)
+
+    def set_community(self, community: Community) -> None:
+        """The community's rules (moderators, limits, the digest's timezone and cohort), read late by one-shot
+        commands that turned out to need them."""
+        self.community = community
+        ctx = self._ctx
+        self._ctx = self._marked(Context(ctx.catalog, ctx.search, self.command_prefix, community))
 
     def set_broken(self, broken: dict[str, dt.date]) -> None:
         """Mark the resources whose main link looked broken in two link checks in a row: their answers say
@@ -289,7 +300,11 @@ class BotService:
                     # for as long as it takes over the new catalog, which is the stall this avoids.
                     gc.freeze()
                     log.info("catalog reloaded: %d resources", len(ctx.catalog))
+                    _reloaded("ok")
+                    _catalog_size(len(self._ctx.catalog))
                     done = True
+                else:
+                    _reloaded("invalid")
             return done
 
     def _reapply_approved(self) -> None:
@@ -310,6 +325,53 @@ class BotService:
         if ranker is not None and hasattr(ranker, "preload"):
             ranker.preload()  # here, off the loop, before the swap: the new catalog answers questions at once
         return ctx
+
+
+def _outcome_label(command: Command, outcome: object) -> str:
+    """A command's outcome as one of the metrics' fixed values."""
+    if not isinstance(outcome, Reply):
+        return "ok"  # a form to fill in
+    if not outcome.is_error:
+        return "empty" if outcome.results == 0 else "ok"
+    if command.name == "unknown":
+        return "invalid"
+    if outcome.header == "Moderators only":
+        return "refused"
+    if outcome.header == "That's enough for today":
+        return "limited"
+    return "error" if outcome.text == BotError.user_message else "invalid"
+
+
+_metrics: Any = None  # bot.metrics once `enable_metrics()` ran: one-shot commands never import prometheus_client
+
+
+def enable_metrics() -> None:
+    """Count commands, replies and catalog changes for GET /metrics (`mlops-bot run` does)."""
+    global _metrics
+    from bot import metrics
+
+    _metrics = metrics
+
+
+def _measure(platform: str, command: Command, outcome: object, seconds: float) -> None:
+    metrics = _metrics
+    if metrics is None:
+        return
+    label = _outcome_label(command, outcome)
+    metrics.count_command(command.name, platform, label)
+    metrics.observe_reply(platform, seconds)
+    if label == "empty" and command.name == "resource":
+        metrics.count_empty_search(platform)
+
+
+def _catalog_size(n: int) -> None:
+    if _metrics is not None:
+        _metrics.set_catalog_size(n)
+
+
+def _reloaded(result: str) -> None:
+    if _metrics is not None:
+        _metrics.count_catalog_reload(result)
 
 
 def _settle() -> None:

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from bot.core.forms import Form, FormErrors, FormSubmission
 from bot.core.reply import Button, ButtonAction, Reply
+from bot.log_context import request_scope
 from bot.service import BotService, Request
 
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
@@ -100,7 +101,8 @@ class ConsoleChat:
         return True
 
     def _run(self, work: object) -> object:
-        return self.loop.run_until_complete(work)  # type: ignore[arg-type]
+        with request_scope("console"):  # the task run_until_complete makes copies the scope's context
+            return self.loop.run_until_complete(work)  # type: ignore[arg-type]
 
     def _show(self, outcome: object) -> None:
         if isinstance(outcome, Form):

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from bot import metrics
 from bot.app.posting import Poster, PostError, Posters
 from bot.core.catalog import Resource
 from bot.core.digest import DIGEST_KINDS, FeedItem, Lateness, catch_up, compose_digest, next_due, next_picks, period_key
@@ -55,7 +56,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
-LEASE = dt.timedelta(minutes=3)  # one post with the SDK's own retries fits many times over
+# Longer than a post can take (POST_TIMEOUT), short enough that a replica taking over a dead one's post
+# does so inside Discord's nonce window (DiscordPoster.NONCE_TRUST), where a repeat returns the first post.
+LEASE = dt.timedelta(seconds=90)
 POST_TIMEOUT = 60.0  # seconds; well inside the lease, so a slow post never outlives its claim
 FEED_TIMEOUT = 10.0  # seconds for all feeds of a tick; past it the digest goes with the static picks
 FEED_TTL = dt.timedelta(minutes=30)  # ticks within it reuse what the feeds said
@@ -392,6 +395,7 @@ class DigestService:
             result.taken += 1
             return
         result.skipped += 1
+        metrics.count_digest("failed" if failed_week else "skipped")
         late = now - due
         log.info("digest for %s:%s due %s skipped: %s late, beyond the grace of %s; next %s",
                  sub.platform, sub.channel_id, _iso(due), _duration(late), _duration(self.grace), _iso(following))
@@ -461,7 +465,8 @@ class DigestService:
         key = digest_key(sub.id, job.period)
         if claim.maybe_posted:
             try:
-                found = await asyncio.wait_for(poster.find(sub.channel_id, key, job.due), self.post_timeout)
+                since = claim.previous_attempt_at or job.due
+                found = await asyncio.wait_for(poster.find(sub.channel_id, key, since), self.post_timeout)
             except (PostError, TimeoutError) as exc:
                 detail = describe(exc) if isinstance(exc, PostError) else "no answer in time"
                 log.warning("digest for %s of %s: an earlier try was cut off and the platform cannot tell whether "
@@ -499,7 +504,9 @@ class DigestService:
                 return
             await self._posted(claim, job, ref)
             result.posted += 1
+            metrics.count_digest("posted")
             if job.late:
+                metrics.count_digest("late")
                 log.info("digest posted late in %s for %s (due %s)", where, job.period, _iso(job.due))
             return
 
@@ -519,6 +526,7 @@ class DigestService:
         if exc.permanent:
             failures = await self._end(claim, job, FAILED, describe(exc), failed_week=True)
             result.failed += 1
+            metrics.count_digest("failed")
             log.warning("digest for %s of %s refused for good: %s", where, job.period, describe(exc))
             if failures is not None:
                 await self._maybe_unsubscribe(sub, failures, describe(exc), self.clock())

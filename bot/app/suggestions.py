@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import metrics
 from bot.app.posting import PostError, Posters
 from bot.core.catalog import KINDS
 from bot.core.effects import Decide, ListPending, SubmitSuggestion
@@ -96,6 +97,8 @@ class SuggestionService:
 
     def install(self) -> SuggestionService:
         s = self.service
+        # The gauge of suggestions by state is read from the database only when Prometheus scrapes.
+        self._unscrape = metrics.on_scrape(self._scrape)
         s.register(SubmitSuggestion, self._on_submit)
         s.register(ListPending, self._on_list)
         s.register(Decide, self._on_decide)
@@ -207,6 +210,9 @@ class SuggestionService:
 
     # -- review -------------------------------------------------------------------------------------------
 
+    async def _scrape(self) -> None:
+        metrics.set_suggestions(await self._db(self.repo.counts_by_state))
+
     async def _on_list(self, effect: ListPending, request: Request) -> Reply:
         rows, total = await self._db(self.repo.pending, effect.offset, REVIEW_PAGE)
         page = pending_page([self._view(r) for r in rows], total, effect.offset, self.service.command_prefix)
@@ -223,6 +229,8 @@ class SuggestionService:
         moderators = self.service.community.moderators
         if can(actor, Permission.MODERATOR, moderators):
             return None
+        if what in ("approve", "reject"):
+            metrics.count_decision("refused")
         await self._db(self.repo.audit, actor=actor.label, action="refused", suggestion_id=number,
                        place=_place(request), detail=what)
         log.info("refused %s of #%s to %s", what, number, actor.platform)
@@ -329,7 +337,9 @@ class SuggestionService:
         row = await self._db(self.repo.get, number)
         view = self._view(row)
         if not won:
+            metrics.count_decision("conflict")
             return already_decided(view)
+        metrics.count_decision(view.state)
         if resource is not None:
             self.service.add_approved([resource])  # searchable here at once; elsewhere by `sync`
         log.info("suggestion #%d %s", number, view.state)

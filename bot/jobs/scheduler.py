@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot import metrics
 from bot.housekeeping import forget_old_claims
 from bot.storage import Store
 
@@ -92,6 +93,7 @@ async def _guarded(work: Callable[[], Awaitable[object]], what: str) -> None:
 
 async def _tick(digest: DigestService) -> None:
     try:
-        await digest.tick()
+        with metrics.time_tick():
+            await digest.tick()
     except Exception as exc:  # the database away for a moment: what is due stays due for the next tick
         log.warning("digest tick failed: %s", exc)

@@ -74,6 +74,8 @@ class Claim:
     attempts: int
     lease_until: dt.datetime
     maybe_posted: bool
+    # When the earlier holder claimed it (its lease's start): a post it made is no older than this.
+    previous_attempt_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,9 @@ class DigestRepo:
                         late=current.late or late)).rowcount
             if taken != 1:
                 return None
+            previous = current.lease_until - lease if current.lease_until is not None else None
             return Claim(subscription_id, period, current.attempts + 1, until,
-                         maybe_posted=current.state == POST_CLAIMED)
+                         maybe_posted=current.state == POST_CLAIMED, previous_attempt_at=previous)
 
     def mark_posted(self, claim: Claim, now: dt.datetime, message_ref: str, *, rotation: dict[str, Any],
                     expected_due: dt.datetime, next_due: dt.datetime) -> None:

@@ -94,6 +94,14 @@ class SuggestionsRepo:
         total = self._first(select(func.count()).select_from(suggestions).where(suggestions.c.state == "pending"))
         return rows, int(total[0]) if total else 0  # type: ignore[index]
 
+    def counts_by_state(self) -> dict[str, int]:
+        try:
+            with self.engine.connect() as conn:
+                return {state: int(n) for state, n in conn.execute(
+                    select(suggestions.c.state, func.count()).group_by(suggestions.c.state))}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"counting suggestions failed: {exc.__class__.__name__}") from exc
+
     def listing(self, state: str | None = None) -> list[RowMapping]:
         query = select(suggestions).order_by(suggestions.c.id)
         if state:

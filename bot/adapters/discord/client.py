@@ -36,6 +36,7 @@ from bot.adapters.discord.commands import (
 )
 from bot.adapters.discord.modals import FORM_TEMPLATE
 from bot.adapters.discord.poster import DiscordPoster
+from bot.adapters.http_metrics import platform_trace
 from bot.errors import PlatformError
 from bot.health import HealthCheck, PlatformState
 from bot.service import BotService
@@ -137,7 +138,8 @@ class DiscordAdapter:
         self.poster: DiscordPoster | None = None  # set by start(): what the app layer posts through
         self._task: asyncio.Task[None] | None = None
         self._saved: tuple[str, yarl.URL] | None = None
-        self._http_trace = http_trace
+        # discord.py's REST calls, counted for /metrics, unless the caller traces them itself (the bench).
+        self._http_trace = http_trace or platform_trace("discord")
         self._stopping = False
 
     async def start(self) -> None:

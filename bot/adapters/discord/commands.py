@@ -37,6 +37,7 @@ from bot.core.forms import Form, FormErrors, FormSubmission
 from bot.core.registry import CommandSpec, Option, specs
 from bot.core.reply import ButtonAction, Reply, Visibility
 from bot.errors import BotError
+from bot.log_context import request_scope
 from bot.service import BotService, Request
 
 log = logging.getLogger(__name__)
@@ -307,12 +308,21 @@ class _Guard:
 
     def __init__(self, interaction: discord.Interaction) -> None:
         self.interaction = interaction
+        # Every log line this interaction causes carries one request id (bot.log_context).
+        self._scope = request_scope("discord")
 
     async def __aenter__(self) -> None:
+        self._scope.__enter__()
         return None
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: object) -> bool:
+        try:
+            return await self._answer_failure(exc)
+        finally:
+            self._scope.__exit__(None, None, None)
+
+    async def _answer_failure(self, exc: BaseException | None) -> bool:
         if exc is None or not isinstance(exc, Exception):
             return False
         log.exception("discord: answering an interaction failed", exc_info=exc)

@@ -116,10 +116,18 @@ class DiscordPoster:
         what = _words(missing)
         return f"The bot lacks {what} in {where}: {REINVITE.format(what=what)}."
 
+    # Discord checks an enforced nonce against "the past few minutes" of the channel's messages. Trusted for
+    # less than that: a repeat sooner returns the first message; later, the bot cannot tell.
+    NONCE_TRUST = dt.timedelta(seconds=150)
+
     async def find(self, channel_id: str, key: str, since: dt.datetime) -> str | None:
-        """Always None: `post` sends the key as an enforced nonce, so posting again within Discord's nonce
-        window returns the first message instead of a second one; there is nothing to look up (and reading
-        the channel's history would need Read Message History, which the bot does not ask for)."""
+        """None when posting again is safe: `post` sends the key as an enforced nonce, and within Discord's
+        nonce window a repeat returns the first message instead of a second one. Past the window (the
+        attempt that may have posted began before `since` + NONCE_TRUST) the bot cannot tell, and says so
+        (PostError): reading the history would need Read Message History, which the bot does not ask for."""
+        if dt.datetime.now(dt.UTC) - since > self.NONCE_TRUST:
+            raise PostError(f"a post begun at {since:%H:%M:%S} UTC may have gone out; Discord's nonce no longer "
+                            "tells", code="unknown", permanent=True)
         return None
 
     # -- errors -------------------------------------------------------------------------------------

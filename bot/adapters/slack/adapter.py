@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,14 +25,17 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.http_metrics import platform_trace
 from bot.adapters.slack.app import ACK_BUDGET, START_RETRY_WAIT, SlackBot, retry_handlers
 from bot.adapters.slack.poster import SlackPoster, granted_scopes, missing_scopes
 from bot.adapters.slack.verify import is_from_slack
 from bot.errors import ConfigError, PlatformError
 from bot.health import HealthCheck, PlatformState
+from bot.log_context import request_scope
 from bot.service import BotService
 from bot.settings import Settings
 from bot.storage import Store
@@ -84,7 +88,9 @@ class SlackAdapter:
         secret = ""
         if self.mode == "http":
             secret = _secret(self.settings.slack_signing_secret, "SLACK_SIGNING_SECRET")
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        # Every Web API and response_url call, counted for /metrics by method and result (429s included).
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15),
+                                           trace_configs=[platform_trace("slack")])
         try:
             # Start-up waits are capped: a Retry-After of an hour on auth.test must not hold the bot (or
             # its SIGTERM) that long; the runner reports the failure instead.
@@ -187,6 +193,8 @@ class SlackAdapter:
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise PlatformError(f"cannot open a Socket Mode connection via {self.api_url}: "
                                 f"{exc.__class__.__name__}") from None
+        # Over HTTP, _events opens each request's log scope; over the socket, a middleware does.
+        self.bot.app.use(_socket_request_scope)
         self._socket = AsyncSocketModeHandler(self.bot.app, app_token=app_token, web_client=web_client,
                                               logger=logging.getLogger("bot.adapters.slack.socket"))
         self._socket.client.wss_uri = opened["url"]  # the URL just issued: no second apps.connections.open
@@ -235,8 +243,9 @@ class SlackAdapter:
         # Headers as aiohttp parsed them, as bolt's own aiohttp adapter passes them: bolt lower-cases the names.
         bolt_request = AsyncBoltRequest(body=body.decode("utf-8", "replace"), query=request.query_string,
                                         headers=request.headers)  # type: ignore[arg-type]
-        bolt_response = await self.bot.app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        with request_scope("slack"):  # every line this request causes carries its id (bot.log_context)
+            bolt_response = await self.bot.app.async_dispatch(bolt_request)
+            return await to_aiohttp_response(bolt_response)
 
     async def health(self) -> PlatformState:
         if self._runner is not None:
@@ -247,6 +256,11 @@ class SlackAdapter:
                 return PlatformState.CONNECTED
             return PlatformState.RECONNECTING
         return PlatformState.STOPPED
+
+
+async def _socket_request_scope(next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+    with request_scope("slack"):
+        return await next()
 
 
 def response_url_hosts(api_url: str | None) -> frozenset[tuple[str, str]]:
