@@ -27,6 +27,8 @@ def overlay(database_url: str) -> tuple[list[Resource], dict[str, dt.date]] | No
     if not database_url.startswith(prefix) or "?" in database_url:
         return None
     path = Path(database_url[len(prefix):]).expanduser()
+    if not path.exists():
+        return [], {}  # no database yet: nothing was approved or checked (and reading creates nothing)
     if not path.is_file():
         return None
     try:
