@@ -423,3 +423,12 @@ async def test_a_console_digest_now_is_written_to_the_console(catalog, store, cl
     assert "[posted in #console]" in out.getvalue() and "This week in MLOps" in out.getvalue()
     status = await bot.handle(Request("digest"))
     assert {f.name: f.value for f in status.fields}["Schedule"] == "Fridays at 09:00 Europe/Berlin"
+
+
+def test_a_replica_takes_over_a_dead_ones_post_inside_discords_nonce_window():
+    from bot.adapters.discord.poster import DiscordPoster
+    from bot.app.digest import LEASE
+    from bot.jobs.scheduler import DIGEST_TICK
+
+    # The lease runs out, then the next tick (at most DIGEST_TICK later) retries with the same nonce.
+    assert LEASE + DIGEST_TICK < DiscordPoster.NONCE_TRUST

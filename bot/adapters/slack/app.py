@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import random
 import re
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
@@ -90,24 +91,44 @@ START_RETRY_WAIT = 10.0
 RETRY_WAIT = 30.0
 
 
+# slack_sdk adds up to a second of random jitter to every Retry-After; a tenth is enough to spread this
+# bot's own retries, and the rest is a second lost at the tail of every rate-limited fan-out (a digest).
+RETRY_JITTER = 0.1
+
+
+def _retry_after(response: Any) -> float:
+    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after")
+    wait = value[0] if isinstance(value, list) and value else value
+    try:
+        return max(0.0, float(wait)) if wait is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
+
+
 class CappedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler, which sleeps for whatever Retry-After says, refusing waits over `max_wait`."""
+    """slack_sdk's 429 handler, sleeping for what Retry-After says (with little jitter), and refusing waits
+    over `max_wait`."""
 
     def __init__(self, max_retry_count: int = 2, *, max_wait: float = RETRY_WAIT) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait = max_wait
 
+    async def prepare_for_next_attempt_async(self, *, state: Any, request: Any, response: Any = None,
+                                             error: Exception | None = None) -> None:
+        if response is None:
+            await super().prepare_for_next_attempt_async(state=state, request=request, response=response,
+                                                         error=error)
+            return
+        state.next_attempt_requested = True
+        await asyncio.sleep(_retry_after(response) + random.uniform(0, RETRY_JITTER))
+        state.increment_current_attempt()
+
     async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None,
                                error: Exception | None = None) -> bool:
         if not await super()._can_retry_async(state=state, request=request, response=response, error=error):
             return False
-        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-        value = headers.get("retry-after")
-        wait = value[0] if isinstance(value, list) and value else value
-        try:
-            seconds = float(wait) if wait is not None else 1.0
-        except (TypeError, ValueError):
-            seconds = 1.0
+        seconds = _retry_after(response)
         if seconds > self.max_wait:
             log.warning("Slack asked to wait %.0f s before retrying %s; not waiting over %.0f s",
                         seconds, getattr(request, "url", "a call"), self.max_wait)

@@ -76,9 +76,16 @@ async def test_posting_again_with_the_same_key_gives_back_the_first_message(fake
     assert other != first and len(fake.channel_messages(review)) == 2
 
 
-async def test_find_has_nothing_to_look_up(poster: DiscordPoster, review: str) -> None:
+async def test_within_the_nonce_window_posting_again_is_safe_and_past_it_the_bot_cannot_tell(
+        poster: DiscordPoster, review: str) -> None:
     await poster.post(review, REVIEW, key="review:7:discord")
-    assert await poster.find(review, "review:7:discord", dt.datetime.now(dt.UTC)) is None
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+    assert await poster.find(review, "review:7:discord", recent) is None
+    # An attempt begun longer ago than Discord keeps nonces: a repeat might be a second post.
+    old = dt.datetime.now(dt.UTC) - DiscordPoster.NONCE_TRUST - dt.timedelta(seconds=1)
+    with pytest.raises(PostError) as info:
+        await poster.find(review, "review:7:discord", old)
+    assert info.value.permanent
 
 
 async def test_an_update_replaces_the_embeds_and_removes_the_buttons(fake: FakeDiscord, poster: DiscordPoster,
