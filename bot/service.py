@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 Executor = Callable[[Any, "Request"], Awaitable["Reply | Form"]]
 FormHandler = Callable[[FormSubmission, "Request"], Awaitable["Reply | FormErrors"]]
 ClickHandler = Callable[[str, "Request"], Awaitable["Reply | Form"]]
-_URL_KEYS: dict[int, tuple[Catalog, frozenset[str]]] = {}
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,8 @@ class BotService:
         self.semantic = semantic
         self.semantic_cache = semantic_cache
         self._broken: dict[str, dt.date] = {}
+        self._urls: tuple[Catalog, dict[str, Resource]] | None = None
+        self._base_catalog = catalog
         self._ctx = Context(catalog, self._engine(catalog), command_prefix, self.community)
         _catalog_size(len(catalog))
         self._approved: list[Resource] = []
@@ -223,11 +224,13 @@ class BotService:
         index gets an overlay (O(added)); the old catalog keeps serving until the one reference swap.
         Resources whose id or main URL the catalog has already (it was exported and merged) are skipped."""
         ctx = self._ctx
-        known_urls = self._known_urls(ctx.catalog)
+        index = self.url_index()
         fresh = [r for r in resources if ctx.catalog.get(r.id) is None
-                 and not (r.url and normalize_url(r.url) in known_urls)]
+                 and not (r.url and normalize_url(r.url) in index)]
         if fresh:
             self._approved.extend(fresh)
+            for resource in fresh:
+                _index_urls(index, resource)
             catalog = dataclasses.replace(ctx.catalog, resources=ctx.catalog.resources + tuple(fresh))
             self._ctx = self._marked(Context(catalog, ctx.search.with_added(fresh), self.command_prefix,
                                              self.community))
@@ -259,14 +262,16 @@ class BotService:
     def approved(self) -> tuple[Resource, ...]:
         return tuple(self._approved)
 
-    @staticmethod
-    def _known_urls(catalog: Catalog) -> frozenset[str]:
-        cached = _URL_KEYS.get(id(catalog))
-        if cached is None or cached[0] is not catalog:
-            cached = (catalog, frozenset(normalize_url(r.url) for r in catalog.resources if r.url))
-            _URL_KEYS.clear()
-            _URL_KEYS[id(catalog)] = cached
-        return cached[1]
+    def url_index(self) -> dict[str, Resource]:
+        """Every URL and link of the live catalog, normalised, to its resource: built once per loaded
+        catalog (O(catalog)), then kept up to date with each approval (O(1)), so that neither an approval
+        nor a duplicate check walks a 100,000-resource catalog."""
+        if self._urls is None or self._urls[0] is not self._base_catalog:
+            index: dict[str, Resource] = {}
+            for resource in self._ctx.catalog.resources:
+                _index_urls(index, resource)
+            self._urls = (self._base_catalog, index)
+        return self._urls[1]
 
     def reload(self) -> bool:
         """Re-read the catalog file; on any problem keep serving the last good catalog."""
@@ -309,6 +314,7 @@ class BotService:
 
     def _reapply_approved(self) -> None:
         """After a reload the approved resources stay live (those the new YAML has are not added twice)."""
+        self._base_catalog = self._ctx.catalog  # the URL index is rebuilt for the new file
         approved, self._approved = self._approved, []
         self.add_approved(approved)
 
@@ -325,6 +331,11 @@ class BotService:
         if ranker is not None and hasattr(ranker, "preload"):
             ranker.preload()  # here, off the loop, before the swap: the new catalog answers questions at once
         return ctx
+
+
+def _index_urls(index: dict[str, Resource], resource: Resource) -> None:
+    for url in resource.all_urls:
+        index.setdefault(normalize_url(url), resource)
 
 
 def _outcome_label(command: Command, outcome: object) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from bot import metrics
 from bot.app.posting import PostError, Posters
-from bot.core.catalog import KINDS
+from bot.core.catalog import KINDS, Catalog
 from bot.core.effects import Decide, ListPending, SubmitSuggestion
 from bot.core.forms import Form, FormErrors, FormSubmission
 from bot.core.permissions import Actor, Permission, can, refusal_text
@@ -131,7 +131,7 @@ class SuggestionService:
             if count >= limit:
                 return limit_reached(limit, (oldest or self.now()) + DAY)
         duplicate_text = None
-        duplicate = catalog_duplicate(draft, self.service.catalog)
+        duplicate = catalog_duplicate(draft, self.service.catalog, self.service.url_index())
         if duplicate is not None:
             duplicate_text = f"{duplicate.resource.title} <{duplicate.resource.url or 'no link'}> (in the catalog)"
             if not anyway:
@@ -327,7 +327,7 @@ class SuggestionService:
         view = self._view(row)
         resource = None
         if approve:
-            taken = {r.id for r in self.service.catalog.resources}
+            taken = _Taken(self.service.catalog)
             resource = approved_resource(resource_id=slug_for(title or view.title, taken), title=title or view.title,
                                          url=view.url, kind=kind or "website", category=category or "",
                                          summary=summary or view.summary or "", why=view.why)
@@ -491,6 +491,16 @@ class SuggestionService:
             duplicate_of=row["duplicate_of"], kind=row["kind"], category=row["category"], reason=row["reason"],
             decided_by=row["decided_by"], decided_at=utc(row["decided_at"]), resource_id=row["resource_id"],
             summary=row["summary"])
+
+
+class _Taken:
+    """The catalog's ids as a container, looked up one by one (a set of 100,000 ids per approval would not)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def __contains__(self, resource_id: object) -> bool:
+        return isinstance(resource_id, str) and self.catalog.get(resource_id) is not None
 
 
 def _place(request: Request) -> str:

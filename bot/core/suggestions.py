@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
@@ -133,9 +134,11 @@ def _title_index(catalog: Catalog) -> tuple[tuple[str, Resource], ...]:
                  if name.strip())
 
 
-def catalog_duplicate(draft: Draft, catalog: Catalog) -> Duplicate | None:
-    """The catalog resource this suggestion duplicates: the same link first, else a near-identical title."""
-    found = _url_index(catalog).get(draft.url_key)
+def catalog_duplicate(draft: Draft, catalog: Catalog, url_index: Mapping[str, Resource] | None = None
+                      ) -> Duplicate | None:
+    """The catalog resource this suggestion duplicates: the same link first, else a near-identical title.
+    `url_index` (normalised URL -> resource) is the caller's, kept up to date; built here when not given."""
+    found = (url_index if url_index is not None else _url_index(catalog)).get(draft.url_key)
     if found is not None:
         return Duplicate(found, exact=True)
     wanted = utils.default_process(draft.title)
@@ -207,7 +210,7 @@ def guess_category(kind: str, title: str, catalog: Catalog, found: list[Resource
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 
 
-def slug_for(title: str, taken: set[str] | frozenset[str]) -> str:
+def slug_for(title: str, taken: Container[str]) -> str:
     """A resource id from the title, unique among `taken`: `feature-stores-explained`, then `-2`, `-3`…"""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     base = _SLUG_DROP.sub("-", ascii_title).strip("-")[:60].strip("-") or "resource"
