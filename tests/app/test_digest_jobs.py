@@ -43,3 +43,28 @@ async def test_without_a_digest_only_housekeeping_is_scheduled(store):
         assert [job.id for job in jobs.scheduler.get_jobs()] == ["forget-old-claims"]
     finally:
         await jobs.stop()
+
+
+async def test_a_shutdown_during_a_tick_logs_no_error_and_no_traceback(store, caplog):
+    import asyncio
+    import logging
+
+    class SlowDigest:
+        started = asyncio.Event()
+
+        async def tick(self) -> int:
+            self.started.set()
+            await asyncio.sleep(3600)  # reading what is due from a database that does not answer
+            return 0
+
+        async def close(self, timeout: float = 10.0) -> None:
+            return None
+
+    caplog.set_level(logging.INFO)
+    digest = SlowDigest()
+    jobs = start_jobs(store, digest=digest, tick_every=dt.timedelta(seconds=0.05),  # type: ignore[arg-type]
+                      first_tick_after=dt.timedelta(seconds=0))
+    await asyncio.wait_for(digest.started.wait(), 5)
+    await jobs.stop()
+    await asyncio.sleep(0.05)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
