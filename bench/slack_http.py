@@ -32,6 +32,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -292,8 +293,10 @@ async def compare_metrics_json(n: int, concurrency: int, rounds: int, every: flo
     load_before = os.getloadavg()
     children: dict[str, tuple[asyncio.subprocess.Process, int]] = {}
     logs: dict[str, list[str]] = {OFF: [], ON: []}
+    tmps: list[str] = []
     for name, log_format in ((OFF, "text"), (ON, "json")):
         tmp = tempfile.mkdtemp(prefix="mlops-bench-")  # a database each: both keep a query log
+        tmps.append(tmp)
         env = child_env(api_url, tmp)
         env.update(LOG_FORMAT=log_format, LOG_LEVEL="INFO")
         children[name] = await spawn(["-m", "bot", "run"], env, tmp, logs[name])
@@ -335,6 +338,8 @@ async def compare_metrics_json(n: int, concurrency: int, rounds: int, every: flo
             proc.terminate()
             await proc.wait()
         await fake.cleanup()
+        for tmp in tmps:
+            shutil.rmtree(tmp, ignore_errors=True)
     load_after = os.getloadavg()
 
     print(f"Slack HTTP, /metrics and JSON logs: {n} signed '/mlops {QUERY}' per round, {rounds} rounds each, "
