@@ -107,3 +107,5 @@ class QueryLog:
                 else:
                     if removed:
                         log.info("query log: forgot %d rows older than %d days", removed, self.days)
+        # A clean stop writes what came in during the last round too.
+        await asyncio.to_thread(self.flush_sync)
