@@ -31,6 +31,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/slack_http.py
 	$(BIN)/python bench/discord_interactions.py
+	$(BIN)/python bench/suggestions.py
+	$(BIN)/python bench/digest_fanout.py
+	$(BIN)/python bench/links.py
+	$(BIN)/python bench/footprint.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
