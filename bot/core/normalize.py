@@ -7,6 +7,7 @@ the same terms: case, accents, punctuation, `-`/`_`, `&`, camel case (TorchServe
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -244,10 +245,18 @@ def url_words(url: str) -> str:
     names = host.split(".")
     parts = names[:-1] if len(names) > 1 else names
     out: list[str] = []
-    for segment in (*parts, *re.split(r"[/?#=&]+", path)):
-        pieces = [p for p in _URL_PART.findall(segment)
-                  if p not in _URL_NOISE and not (any(c.isdigit() for c in p) and (len(p) >= 5 or p.isdigit()))]
-        out += pieces
-        if len(pieces) > 1:
-            out.append("".join(pieces))
+    for segment in (*parts, *_URL_SEPARATORS.split(path)):
+        out += _segment_words(segment)
     return " ".join(dict.fromkeys(out))
+
+
+_URL_SEPARATORS = re.compile(r"[/?#=&]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _segment_words(segment: str) -> tuple[str, ...]:
+    # Hosts and path segments repeat across a catalog (github, docs, a project's name in several links).
+    # A piece with a digit in it (every piece is [a-z0-9]+, so: not all letters) is an opaque id when long.
+    pieces = [p for p in _URL_PART.findall(segment)
+              if p not in _URL_NOISE and (p.isalpha() or (len(p) < 5 and not p.isdigit()))]
+    return (*pieces, "".join(pieces)) if len(pieces) > 1 else tuple(pieces)
