@@ -98,9 +98,13 @@ class FusedSearch:
         text = query.text.strip()
         if offset + limit > DEPTH:  # deep paging: the lexical order, as fusion looks no deeper
             return self.lexical.search(query, limit=limit, offset=offset)
+        # Most queries are names and keywords the words answer alone: the page asked for, nothing deeper.
+        # Whether meaning is wanted depends only on the words and on whether anything matched, the same
+        # at any depth; only then is the lexical ranking read to DEPTH for fusion.
+        page = self.lexical.search(query, limit=limit, offset=offset)
+        if not wants_meaning(text, page):
+            return page
         lex = self.lexical.search(query, limit=DEPTH)
-        if not wants_meaning(text, lex):
-            return replace(lex, hits=lex.hits[offset:offset + limit], offset=offset)
         sem = self.semantic.rank(text, DEPTH, query.accepts if query.has_filters else None)
         by_id: dict[str, Resource] = {h.resource.id: h.resource for h in lex.hits}
         lexical_ids = list(by_id)
