@@ -27,6 +27,7 @@ from bot.core.handlers import handle
 from bot.core.permissions import CONSOLE, Actor
 from bot.core.reply import ButtonAction, Reply
 from bot.core.search_api import SearchEngine, build_search
+from bot.core.suggestions import CatalogIndex
 from bot.core.urls import normalize_url
 from bot.errors import BotError, CatalogError
 
@@ -69,7 +70,7 @@ class BotService:
         self.semantic = semantic
         self.semantic_cache = semantic_cache
         self._broken: dict[str, dt.date] = {}
-        self._urls: tuple[Catalog, dict[str, Resource]] | None = None
+        self._index: tuple[Catalog, CatalogIndex] | None = None
         self._base_catalog = catalog
         self._ctx = Context(catalog, self._engine(catalog), command_prefix, self.community)
         _catalog_size(len(catalog))
@@ -224,13 +225,13 @@ class BotService:
         index gets an overlay (O(added)); the old catalog keeps serving until the one reference swap.
         Resources whose id or main URL the catalog has already (it was exported and merged) are skipped."""
         ctx = self._ctx
-        index = self.url_index()
+        index = self.catalog_index()
         fresh = [r for r in resources if ctx.catalog.get(r.id) is None
-                 and not (r.url and normalize_url(r.url) in index)]
+                 and not (r.url and normalize_url(r.url) in index.urls)]
         if fresh:
             self._approved.extend(fresh)
             for resource in fresh:
-                _index_urls(index, resource)
+                index.add(resource)
             catalog = dataclasses.replace(ctx.catalog, resources=ctx.catalog.resources + tuple(fresh))
             self._ctx = self._marked(Context(catalog, ctx.search.with_added(fresh), self.command_prefix,
                                              self.community))
@@ -262,16 +263,12 @@ class BotService:
     def approved(self) -> tuple[Resource, ...]:
         return tuple(self._approved)
 
-    def url_index(self) -> dict[str, Resource]:
-        """Every URL and link of the live catalog, normalised, to its resource: built once per loaded
-        catalog (O(catalog)), then kept up to date with each approval (O(1)), so that neither an approval
-        nor a duplicate check walks a 100,000-resource catalog."""
-        if self._urls is None or self._urls[0] is not self._base_catalog:
-            index: dict[str, Resource] = {}
-            for resource in self._ctx.catalog.resources:
-                _index_urls(index, resource)
-            self._urls = (self._base_catalog, index)
-        return self._urls[1]
+    def catalog_index(self) -> CatalogIndex:
+        """The live catalog's URLs and titles for duplicate checks: built once per loaded catalog
+        (O(catalog)), then grown with each approval (O(1))."""
+        if self._index is None or self._index[0] is not self._base_catalog:
+            self._index = (self._base_catalog, CatalogIndex(self._ctx.catalog.resources))
+        return self._index[1]
 
     def reload(self) -> bool:
         """Re-read the catalog file; on any problem keep serving the last good catalog."""
@@ -331,11 +328,6 @@ class BotService:
         if ranker is not None and hasattr(ranker, "preload"):
             ranker.preload()  # here, off the loop, before the swap: the new catalog answers questions at once
         return ctx
-
-
-def _index_urls(index: dict[str, Resource], resource: Resource) -> None:
-    for url in resource.all_urls:
-        index.setdefault(normalize_url(url), resource)
 
 
 def _outcome_label(command: Command, outcome: object) -> str:

@@ -131,7 +131,9 @@ class SuggestionService:
             if count >= limit:
                 return limit_reached(limit, (oldest or self.now()) + DAY)
         duplicate_text = None
-        duplicate = catalog_duplicate(draft, self.service.catalog, self.service.url_index())
+        # In a worker thread: the index is built on first use (a second at 100,000 resources), and a fuzzy
+        # title check over every name is tens of milliseconds there; neither may stall other answers.
+        duplicate = await asyncio.to_thread(lambda: catalog_duplicate(draft, self.service.catalog_index()))
         if duplicate is not None:
             duplicate_text = f"{duplicate.resource.title} <{duplicate.resource.url or 'no link'}> (in the catalog)"
             if not anyway:
@@ -341,6 +343,7 @@ class SuggestionService:
             return already_decided(view)
         metrics.count_decision(view.state)
         if resource is not None:
+            await asyncio.to_thread(self.service.catalog_index)  # built off the loop when not yet
             self.service.add_approved([resource])  # searchable here at once; elsewhere by `sync`
         log.info("suggestion #%d %s", number, view.state)
         self._background(self.after_decision(number))
@@ -426,6 +429,7 @@ class SuggestionService:
         if not new:
             return 0
         self._seen_seq = new[-1][0]
+        await asyncio.to_thread(self.service.catalog_index)
         return self.service.add_approved([resource for _, resource in new])
 
     async def maintain(self) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from rapidfuzz import fuzz, utils
+from rapidfuzz import fuzz, process, utils
 
 from bot.core.catalog import KINDS, Catalog, Resource
 from bot.core.text import clean
@@ -118,38 +117,43 @@ class Duplicate:
     exact: bool  # the same link (normalised), not only a similar title
 
 
-@lru_cache(maxsize=4)
-def _url_index(catalog: Catalog) -> dict[str, Resource]:
-    """Every URL and link of the catalog, normalised, to its resource (built once per loaded catalog)."""
-    index: dict[str, Resource] = {}
-    for resource in catalog.resources:
+class CatalogIndex:
+    """What a suggestion is compared with: every URL and link of the live catalog, normalised, and every
+    title and alias, folded. Built once per loaded catalog and grown with each approval (`add`), so that
+    neither an approval nor a duplicate check walks a 100,000-resource catalog."""
+
+    def __init__(self, resources: Iterable[Resource] = ()) -> None:
+        self.urls: dict[str, Resource] = {}
+        self._names: list[str] = []
+        self._named: list[Resource] = []
+        for resource in resources:
+            self.add(resource)
+
+    def add(self, resource: Resource) -> None:
         for url in resource.all_urls:
-            index.setdefault(normalize_url(url), resource)
-    return index
+            self.urls.setdefault(normalize_url(url), resource)
+        for name in (resource.title, *resource.aliases):
+            if name.strip():
+                self._names.append(utils.default_process(name))
+                self._named.append(resource)
+
+    def similar_title(self, title: str) -> Resource | None:
+        wanted = utils.default_process(title)
+        if len(wanted) < 4:
+            return None
+        # One pass in rapidfuzz's C loop over every name; the first of the best wins, as in catalog order.
+        best = process.extractOne(wanted, self._names, scorer=fuzz.token_sort_ratio, processor=None,
+                                  score_cutoff=TITLE_DUPLICATE)
+        return self._named[best[2]] if best else None
 
 
-@lru_cache(maxsize=4)
-def _title_index(catalog: Catalog) -> tuple[tuple[str, Resource], ...]:
-    return tuple((utils.default_process(name), r) for r in catalog.resources for name in (r.title, *r.aliases)
-                 if name.strip())
-
-
-def catalog_duplicate(draft: Draft, catalog: Catalog, url_index: Mapping[str, Resource] | None = None
-                      ) -> Duplicate | None:
-    """The catalog resource this suggestion duplicates: the same link first, else a near-identical title.
-    `url_index` (normalised URL -> resource) is the caller's, kept up to date; built here when not given."""
-    found = (url_index if url_index is not None else _url_index(catalog)).get(draft.url_key)
+def catalog_duplicate(draft: Draft, index: CatalogIndex) -> Duplicate | None:
+    """The catalog resource this suggestion duplicates: the same link first, else a near-identical title."""
+    found = index.urls.get(draft.url_key)
     if found is not None:
         return Duplicate(found, exact=True)
-    wanted = utils.default_process(draft.title)
-    if len(wanted) < 4:
-        return None
-    best: tuple[float, Resource] | None = None
-    for name, resource in _title_index(catalog):
-        score = fuzz.token_sort_ratio(wanted, name, processor=None)
-        if score >= TITLE_DUPLICATE and (best is None or score > best[0]):
-            best = (score, resource)
-    return Duplicate(best[1], exact=False) if best else None
+    similar = index.similar_title(draft.title)
+    return Duplicate(similar, exact=False) if similar is not None else None
 
 
 # -- what a moderator is proposed -------------------------------------------------------------------
