@@ -69,17 +69,15 @@ INLINE_RETRIES = 3  # a Retry-After within the post's own time is waited out in 
 INLINE_WAIT_LIMIT = 30.0  # seconds; a longer Retry-After waits for a later tick instead
 RETRY_BACKOFF_CAP = dt.timedelta(hours=1)
 RATE_LIMITED = frozenset({"ratelimited", "rate_limited", "429"})  # refusals that say nothing was posted
-# How many posts each platform has in flight at once. Slack allows ~1 message/s per channel and a
-# workspace budget, answering 429 with Retry-After past it (the poster's SDK waits it out); discord.py
-# keeps its own per-route buckets. These bound the bot's side.
+# How many posts each platform has in flight at once: bounds the bot's side. The platform's limits are
+# kept by its poster: SlackPoster sends each try of chat.postMessage through a window of the workspace's
+# budget (bot.app.posting.PostWindow), discord.py keeps its per-route buckets.
 CONCURRENCY: dict[str, int] = {"slack": 32, "discord": 8, "console": 1}
 DEFAULT_CONCURRENCY = 4
-# Posts per second started on each platform, at most. Without a pace, a fan-out fills Slack's workspace
-# budget in its first milliseconds and then learns the rest from 429s, each costing its post a second or
-# two of Retry-After: paced, the posts go out about as fast as the budget lets them. 50/s is the workspace
-# budget the bot is designed for (DESIGN.md); a workspace with less still answers 429, which the poster's
-# SDK waits out. Discord's own buckets pace discord.py.
-RATES: dict[str, float] = {"slack": 50.0}
+# Posts per second started on a platform, at most, on top of what its poster keeps: none by default. A
+# timetable of starts cannot keep Slack's window by itself (a post sent on time may still land in the same
+# second as one answered late), and a slot of it spent on a post refused with 429 is lost to the budget.
+RATES: dict[str, float] = {}
 LOCAL_PLATFORMS = ("console", "cli")  # the console chat and the operator's terminal share one "channel"
 
 

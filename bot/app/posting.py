@@ -7,11 +7,17 @@ and when; a Poster only renders a Reply for its platform and sends it.
     PostError                     a post the platform refused
      ├── permanent=True           it will not succeed by retrying (missing scope, not in channel, gone)
      └── permanent=False          it may (rate limited, 5xx, network); retry_after when the platform said
+
+    PostWindow                    at most N posts accepted in any window of time, as a platform counts them
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,3 +80,72 @@ class Posters:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.by_platform.values())
+
+
+class Place:
+    """One post's place in a PostWindow, from sending until the platform answered."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self) -> None:
+        self.counted = True
+
+    def refused(self) -> None:
+        """The platform refused the post for its rate (a 429): it did not count it, so neither do we."""
+        self.counted = False
+
+
+class PostWindow:
+    """At most `limit` posts accepted in any `window` seconds, the way a platform counts them (Slack's
+    workspace budget for chat.postMessage): each post holds a place from the moment it is sent until
+    `window` after its answer arrived. The platform counted it somewhere in between, so a post sent when a
+    place frees can never find the window full, however late the answers come. A post refused for its rate
+    gives its place back at once: the platform did not count it, and keeping its place would leave the
+    budget unused while the post waits out its Retry-After. A post that failed otherwise, or was cut off,
+    may have been counted and keeps its place.
+
+    Places are handed out in the order asked for (asyncio.Lock is fair), so a post waiting out a
+    Retry-After queues behind those already waiting rather than being overtaken for ever. The clock is the
+    event loop's unless given (tests); it paces an API and decides nothing about schedules."""
+
+    def __init__(self, limit: int, window: float = 1.0, *, clock: Callable[[], float] | None = None) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError(f"a window needs a limit ≥ 1 and a length > 0, not {limit} per {window} s")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sending = 0  # sent, not answered yet
+        self._counted: deque[float] = deque()  # when each answered, counted post leaves the window
+        self._turn = asyncio.Lock()
+        self._freed = asyncio.Event()
+
+    def clock(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def delay(self) -> float | None:
+        """0 when a post may be sent now; else the seconds until a place frees, or None when only an
+        answer still to come can free one."""
+        now = self.clock()
+        while self._counted and self._counted[0] <= now:
+            self._counted.popleft()
+        if self._sending + len(self._counted) < self.limit:
+            return 0.0
+        return self._counted[0] - now if self._counted else None
+
+    @asynccontextmanager
+    async def place(self) -> AsyncIterator[Place]:
+        """Wait for a place, hold it while the post is sent; `Place.refused()` when the platform said 429."""
+        async with self._turn:
+            while (delay := self.delay()) != 0:
+                self._freed.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), delay)
+            self._sending += 1
+        place = Place()
+        try:
+            yield place
+        finally:
+            self._sending -= 1
+            if place.counted:
+                self._counted.append(self.clock() + self.window)
+            self._freed.set()

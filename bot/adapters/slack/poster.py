@@ -13,19 +13,24 @@ becomes a PostError whose `hint` says, in one sentence a moderator can act on, w
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import datetime as dt
 import logging
+import math
+import random
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.app import retry_handlers
+from bot.adapters.slack.app import RETRY_JITTER, CappedRateLimitRetryHandler, retry_handlers
 from bot.adapters.slack.render import render_message
-from bot.app.posting import PostError
+from bot.app.posting import PostError, PostWindow
 from bot.core.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,11 @@ HISTORY_PAGE = 200
 DM_CLOSED = frozenset({"user_not_found", "user_disabled", "cannot_dm_bot", "user_not_visible",
                        "messages_tab_disabled", "not_allowed", "users_not_found", "is_archived"})
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# chat.postMessage accepted across the workspace per WORKSPACE_WINDOW seconds: the budget the bot is designed
+# for (DESIGN.md), on top of Slack's ~1 message/s per channel. A workspace that allows less answers 429 with
+# Retry-After, which each post waits out.
+WORKSPACE_POSTS = 50
+WORKSPACE_WINDOW = 1.0
 
 
 def granted_scopes(headers: Mapping[str, Any] | None) -> frozenset[str] | None:
@@ -81,17 +91,27 @@ def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
 class SlackPoster:
     """Posts as the bot. `client` is an AsyncWebClient with the bot token and SLACK_API_URL; it should retry
     429s for Retry-After (bot.adapters.slack.app.retry_handlers): what is left after its retries is a
-    PostError(code="ratelimited", permanent=False, retry_after=...)."""
+    PostError(code="ratelimited", permanent=False, retry_after=...).
+
+    Every chat.postMessage, a digest's, a review post's or a DM's, takes a place in one PostWindow of
+    `workspace_posts` per `workspace_window` seconds, and so does every retry of it: the client's 429
+    retries are made here, with the same count and longest wait, each through the window. Left to
+    slack_sdk, a retry after Retry-After went out past the window, on top of the posts it was pacing, and
+    overran the workspace budget into more 429s (a fan-out of 1,000 digests got ~270 instead of the ~50
+    Slack refused at random)."""
 
     platform = "slack"
 
     def __init__(self, client: AsyncWebClient, *, bot_user_id: str = "", bot_id: str = "",
-                 bot_name: str = "mlops-bot", scopes: frozenset[str] | None = None) -> None:
+                 bot_name: str = "mlops-bot", scopes: frozenset[str] | None = None,
+                 workspace_posts: int = WORKSPACE_POSTS, workspace_window: float = WORKSPACE_WINDOW) -> None:
         self.client = client
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.bot_name = bot_name or "mlops-bot"
         self.scopes = scopes  # as of the last auth.test; None when Slack did not say
+        self.window = PostWindow(workspace_posts, workspace_window)
+        self._post_client, self._post_retries, self._post_max_wait = _posting_client(client)
 
     @classmethod
     def create(cls, token: str, *, api_url: str | None = None, session: aiohttp.ClientSession | None = None,
@@ -127,8 +147,7 @@ class SlackPoster:
             # Message metadata survives in the channel's history: `find` reads the key back after a crash.
             payload = {**(metadata or {}), **({"key": key} if key is not None else {})}
             message["metadata"] = {"event_type": EVENT_TYPE, "event_payload": payload}
-        response = await self._call("chat.postMessage", channel_id, self.client.chat_postMessage,
-                                    channel=channel_id, **message)
+        response = await self._post_message(channel_id, channel=channel_id, **message)
         return str(response["ts"])
 
     async def update(self, channel_id: str, ref: str, reply: Reply) -> None:
@@ -144,8 +163,7 @@ class SlackPoster:
         if not channel:
             raise PostError(f"conversations.open for {user_id} gave no channel", code="dm_closed", permanent=True,
                             hint="Slack opened no direct message with that member.")
-        await self._call("chat.postMessage", channel, self.client.chat_postMessage, dm=True, channel=channel,
-                         **render_message(reply))
+        await self._post_message(channel, dm=True, channel=channel, **render_message(reply))
 
     async def can_post(self, channel_id: str) -> str | None:
         try:
@@ -203,6 +221,29 @@ class SlackPoster:
             return bool(message.get("user") == self.bot_user_id)
         return True  # whoever we are was never learnt: the metadata type is ours alone
 
+    async def _post_message(self, where: str, *, dm: bool = False, **arguments: Any) -> Any:
+        """chat.postMessage, each try through the workspace window; a 429 gives its place back and is
+        tried again after Retry-After, as often and as long as the client's own 429 handler would."""
+        attempt = 0
+        while True:
+            async with self.window.place() as place:
+                try:
+                    return await self._call("chat.postMessage", where, self._post_client.chat_postMessage, dm=dm,
+                                            **arguments)
+                except PostError as exc:
+                    if exc.code != "ratelimited":
+                        raise
+                    place.refused()
+                    wait = 1.0 if exc.retry_after is None else exc.retry_after
+                    if attempt >= self._post_retries:
+                        raise
+                    if wait > self._post_max_wait:
+                        log.warning("Slack asked to wait %.0f s before posting in %s again; not waiting over %.0f s",
+                                    wait, where, self._post_max_wait)
+                        raise
+            attempt += 1
+            await asyncio.sleep(wait + random.uniform(0, RETRY_JITTER))
+
     async def _call(self, method: str, where: str, call: Any, *, dm: bool = False, **arguments: Any) -> Any:
         try:
             return await call(**arguments)
@@ -248,6 +289,18 @@ class SlackPoster:
             return PostError(detail, code=code, permanent=True,
                              hint="Slack no longer accepts SLACK_BOT_TOKEN: reinstall the app and update the token.")
         return PostError(detail, code=code, permanent=True, hint=f"Slack refused the post ({code}).")
+
+
+def _posting_client(client: AsyncWebClient) -> tuple[AsyncWebClient, int, float]:
+    """The client for chat.postMessage: `client` (same session, token and URL) without its 429 handlers,
+    with how often and how long those would have waited, for SlackPoster._post_message to do it paced."""
+    limiters = [h for h in client.retry_handlers if isinstance(h, AsyncRateLimitErrorRetryHandler)]
+    posting = copy.copy(client)
+    posting.retry_handlers = [h for h in client.retry_handlers if h not in limiters]
+    retries = max((h.max_retry_count for h in limiters), default=0)
+    max_wait = max((h.max_wait if isinstance(h, CappedRateLimitRetryHandler) else math.inf for h in limiters),
+                   default=0.0)
+    return posting, retries, max_wait
 
 
 def _network(exc: BaseException, method: str) -> PostError:
