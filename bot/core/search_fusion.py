@@ -61,19 +61,27 @@ def fuse(lexical: Sequence[str], semantic: Sequence[str], *, semantic_weight: fl
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
 
 
-def wants_meaning(text: str, page: SearchPage) -> bool:
+def content_words(text: str) -> list[str]:
+    """The words of a query that say what is wanted: all but filler."""
+    return [w for w in plain_words(text) if w not in STOPWORDS]
+
+
+def wants_meaning(text: str, page: SearchPage, content: Sequence[str] | None = None) -> bool:
     """Whether a query is worth ranking by meaning: a question or a description, or words the lexical
     index could not all use; not a name or a keyword it found. Nor a query none of whose words the
-    catalog has (xyzzy plugh): a model always finds *something* nearest, and nonsense would get answers."""
-    content = [w for w in plain_words(text) if w not in STOPWORDS]
+    catalog has (xyzzy plugh): a model always finds *something* nearest, and nonsense would get answers.
+    `content`: the query's `content_words`, when the caller has them already."""
+    if content is None:
+        content = content_words(text)
     if not content or (not page.hits and len(page.unmatched) >= len(set(content))):
         return False
     return len(content) >= QUESTION_WORDS or bool(page.unmatched)
 
 
-def semantic_weight(text: str, unmatched: Sequence[str]) -> float:
+def semantic_weight(text: str, unmatched: Sequence[str], content: Sequence[str] | None = None) -> float:
     """How much the semantic ranking counts: more as the lexical index could use less of the query."""
-    content = [w for w in plain_words(text) if w not in STOPWORDS]
+    if content is None:
+        content = content_words(text)
     share = min(1.0, len(unmatched) / len(content)) if content else 1.0
     return SEMANTIC_WEIGHT + (SEMANTIC_WEIGHT_UNMATCHED - SEMANTIC_WEIGHT) * share
 
@@ -98,13 +106,21 @@ class FusedSearch:
         text = query.text.strip()
         if offset + limit > DEPTH:  # deep paging: the lexical order, as fusion looks no deeper
             return self.lexical.search(query, limit=limit, offset=offset)
-        # Most queries are names and keywords the words answer alone: the page asked for, nothing deeper.
         # Whether meaning is wanted depends only on the words and on whether anything matched, the same
-        # at any depth; only then is the lexical ranking read to DEPTH for fusion.
-        page = self.lexical.search(query, limit=limit, offset=offset)
-        if not wants_meaning(text, page):
-            return page
-        lex = self.lexical.search(query, limit=DEPTH)
+        # at any depth. A query of QUESTION_WORDS content words or more wants it unless none of its words
+        # matched: the lexical ranking is read to DEPTH at once, and sliced to the page when not. A shorter one
+        # (a name, a keyword) wants it only when a word went unused: the page asked for, nothing deeper,
+        # and a second, deeper search in that rare case.
+        content = content_words(text)
+        if len(content) >= QUESTION_WORDS:
+            lex = self.lexical.search(query, limit=DEPTH)
+            if not wants_meaning(text, lex, content):
+                return replace(lex, hits=lex.hits[offset:offset + limit], offset=offset)
+        else:
+            page = self.lexical.search(query, limit=limit, offset=offset)
+            if not wants_meaning(text, page, content):
+                return page
+            lex = self.lexical.search(query, limit=DEPTH)
         sem = self.semantic.rank(text, DEPTH, query.accepts if query.has_filters else None)
         by_id: dict[str, Resource] = {h.resource.id: h.resource for h in lex.hits}
         lexical_ids = list(by_id)
@@ -118,7 +134,7 @@ class FusedSearch:
                 extra += 1
                 by_id[resource.id] = resource
             semantic_ids.append(resource.id)
-        fused = fuse(lexical_ids, semantic_ids, semantic_weight=semantic_weight(text, lex.unmatched))
+        fused = fuse(lexical_ids, semantic_ids, semantic_weight=semantic_weight(text, lex.unmatched, content))
         top = fused[0][1] if fused else 1.0
         hits = tuple(Hit(by_id[rid], round(100.0 * score / top, 3)) for rid, score in fused[offset:offset + limit])
         total = max(lex.total, len(fused)) if lex.total_is_floor else lex.total + extra

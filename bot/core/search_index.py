@@ -103,6 +103,10 @@ LOOKUP_CACHE = 64
 _NO_CATEGORIES: frozenset[str] = frozenset()
 
 
+# One query's words -> (how deep they were looked up, their nearest indexed words): see _near_words.
+NearMemo = dict[str, tuple[int, list[tuple[str, int]]]]
+
+
 def _squeeze(seq: list[str]) -> str:
     """`normalize.key` of already split words."""
     return "".join([w for w in seq if w not in STOPWORDS] or seq)
@@ -309,7 +313,8 @@ class IndexedSearch:
                 self._idfs[term] = idf
         return idf
 
-    def _expand(self, term: str, word: str) -> tuple[list[tuple[str, float]], str | None]:
+    def _expand(self, term: str, word: str, near_memo: NearMemo | None = None
+                ) -> tuple[list[tuple[str, float]], str | None]:
         """Vocabulary terms a query term stands for, with a similarity in 0..1; and the word it was
         corrected to, when a typo was fixed."""
         if self._known(term):
@@ -322,7 +327,7 @@ class IndexedSearch:
                 prefixed = sorted({c for _, seg in self._parts for c in seg._prefixed(term)})[:PREFIX_EXPANSIONS]
             for candidate in prefixed:
                 found[candidate] = 0.85 * len(term) / len(candidate) + 0.1
-        near = self._near_words(word, FUZZY_EXPANSIONS)
+        near = self._near_words(word, FUZZY_EXPANSIONS, near_memo)
         for candidate_word, dist in near:
             sim = FUZZY_SIM * (1.0 - dist / max(len(word), len(candidate_word)))
             candidate = self._term_of(candidate_word)
@@ -338,9 +343,21 @@ class IndexedSearch:
                 return term
         raise KeyError(word)
 
-    def _near_words(self, word: str, limit: int) -> list[tuple[str, int]]:
+    def _near_words(self, word: str, limit: int, memo: NearMemo | None = None) -> list[tuple[str, int]]:
         """Indexed words within one edit of a short word, two of a long one (a swap is one edit), over
-        every segment: each segment's nearest, then the nearest of those (what one index would find)."""
+        every segment: each segment's nearest, then the nearest of those (what one index would find).
+
+        `memo`: one query's words already looked up. The search is the costliest step of a query with
+        unknown words, and one query asks it about a word up to three times (split, expand, did you
+        mean); the nearest `limit` are the first `limit` of any longer answer (ordered by distance, then
+        word), so each word is looked up once, FUZZY_EXPANSIONS deep."""
+        if memo is not None:
+            depth, found = memo.get(word, (0, []))
+            if depth < limit:
+                depth = max(limit, FUZZY_EXPANSIONS)
+                found = self._near_words(word, depth)
+                memo[word] = depth, found
+            return found[:limit]
         if len(self._parts) == 1:
             return self._near_segment_words(word, limit)
         found: dict[str, int] = {}
@@ -425,7 +442,7 @@ class IndexedSearch:
                             break
         return cands, cut
 
-    def _score(self, query: QueryText, allowed: list[set[int] | None]
+    def _score(self, query: QueryText, allowed: list[set[int] | None], near_memo: NearMemo | None = None
                ) -> tuple[dict[int, float], list[list[str]], dict[str, str], list[int], list[str]]:
         """Score the resources that share terms with the query (within `allowed`, one set per segment).
 
@@ -447,7 +464,7 @@ class IndexedSearch:
                 in_phrase.setdefault(a, compound)
                 in_phrase.setdefault(b, compound)
         for term, word in query.terms:
-            expansions, fixed = self._expand(term, word)
+            expansions, fixed = self._expand(term, word, near_memo)
             if not expansions:
                 if word in in_phrase:  # used, through the compound it forms with its neighbour
                     weights.append(self._idf(term))
@@ -597,7 +614,7 @@ class IndexedSearch:
             return None
         return list(pieces)
 
-    def _split_run_together(self, analysis: QueryText) -> QueryText:
+    def _split_run_together(self, analysis: QueryText, near_memo: NearMemo | None = None) -> QueryText:
         """The query with each unknown long word that is several indexed words typed as one split into
         them (a typo, which has a near indexed word, is left to the fuzzy match)."""
         out: list[str] = []
@@ -605,7 +622,7 @@ class IndexedSearch:
         for word in analysis.plain:
             if len(word) >= RUN_TOGETHER and word not in STOPWORDS and not self._known(stem(word)):
                 pieces = self._segment(word)  # dictionary lookups: cheap, so tried before the typo search
-                if pieces and not self._near_words(word, 1):
+                if pieces and not self._near_words(word, 1, near_memo):
                     out += pieces
                     changed = True
                     continue
@@ -617,7 +634,8 @@ class IndexedSearch:
         offset = max(0, offset)
         allowed = [seg._allowed(query) for _, seg in self._parts]
         text = query.text.strip()
-        analysis = self._split_run_together(analyze_query(text))
+        near_memo: NearMemo = {}
+        analysis = self._split_run_together(analyze_query(text), near_memo)
         if not analysis.terms:
             if not query.has_filters:
                 return SearchPage(hits=(), total=0, offset=offset, categories=self.nearest_categories(text))
@@ -626,7 +644,7 @@ class IndexedSearch:
             page = tuple(Hit(self._resource(d), 100.0) for d in ordered[offset:offset + limit])
             return SearchPage(hits=page, total=len(ordered), offset=offset,
                               categories=() if ordered else self.nearest_categories(text))
-        scores, matched, fixes, cut, unmatched = self._score(analysis, allowed)
+        scores, matched, fixes, cut, unmatched = self._score(analysis, allowed, near_memo)
         hint_words, wanted_kinds = kind_hints(analysis.plain)
         if wanted_kinds:  # listen, watch, read...: what kind of thing is wanted steers the ranking
             if not scores:  # and when nothing else matched, it is the whole request
@@ -684,20 +702,24 @@ class IndexedSearch:
             top = heapq.nsmallest(rest, kept)[skip:]
             cap = 89.0 if intended else 100.0
             hits += [Hit(self._resource(d), round(min(cap, -100.0 * s / MAX_SCORE), 3)) for s, d in top]
-        did_you_mean = self.did_you_mean(text, fixes) if fixes or not total else None
+        did_you_mean = self.did_you_mean(text, fixes, near_memo) if fixes or not total else None
         return SearchPage(hits=tuple(hits), total=total, offset=offset, did_you_mean=did_you_mean,
                           categories=() if total else self.nearest_categories(text),
                           total_is_floor=total_is_floor, unmatched=tuple(dict.fromkeys(unmatched)))
 
-    def did_you_mean(self, text: str, fixes: dict[str, str] | None = None) -> str | None:
-        """The query with each unknown word replaced by the nearest indexed word, if any changed."""
+    def did_you_mean(self, text: str, fixes: dict[str, str] | None = None, near_memo: NearMemo | None = None
+                     ) -> str | None:
+        """The query with each unknown word replaced by the nearest indexed word, if any changed.
+
+        Filler (how, does, there) is left as typed: it is dropped from matching on both sides, so it is
+        never a typo of a catalog word ("why does" is not "why docs")."""
         fixes = fixes or {}
         out: list[str] = []
         changed = False
         for word in plain_words(text)[:20]:
             fixed = fixes.get(word)
-            if fixed is None and len(word) >= 4 and not self._known(stem(word)):
-                near = self._near_words(word, 1)
+            if fixed is None and len(word) >= 4 and word not in STOPWORDS and not self._known(stem(word)):
+                near = self._near_words(word, 1, near_memo)
                 fixed = near[0][0] if near else None
             changed = changed or fixed is not None
             out.append(fixed or word)

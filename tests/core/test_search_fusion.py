@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from bot.core.catalog import Catalog, Category, Resource
 from bot.core.commands import parse_query
-from bot.core.search_api import SearchQuery, build_search
-from bot.core.search_fusion import FusedSearch, fuse, semantic_weight, wants_meaning
+from bot.core.search_api import Completion, SearchPage, SearchQuery, build_search
+from bot.core.search_fusion import DEPTH, FusedSearch, fuse, semantic_weight, wants_meaning
 from bot.core.search_index import IndexedSearch
 
 CATEGORIES = (Category("community-forums", "Community", "c"), Category("courses", "Courses", "c"))
@@ -131,3 +131,65 @@ def test_a_query_of_words_the_catalog_lacks_gets_no_answer_by_meaning() -> None:
     ranker = FakeRanker(["slack", "reddit"])
     page = FusedSearch(IndexedSearch(CATALOG), ranker).search(SearchQuery(text="xyzzy plugh frobnicate"))
     assert page.hits == () and page.categories and ranker.asked == []
+
+
+class CountingSearch:
+    """A `SearchEngine` that answers with a real IndexedSearch and counts the searches it was asked for."""
+
+    def __init__(self, engine: IndexedSearch) -> None:
+        self.engine = engine
+        self.catalog = engine.catalog
+        self.searches: list[tuple[int, int]] = []
+
+    def search(self, query: SearchQuery, *, limit: int = 5, offset: int = 0) -> SearchPage:
+        self.searches.append((limit, offset))
+        return self.engine.search(query, limit=limit, offset=offset)
+
+    def complete(self, prefix: str, *, limit: int = 25) -> list[Completion]:
+        return self.engine.complete(prefix, limit=limit)
+
+    def nearest_categories(self, text: str, limit: int = 3) -> tuple[Category, ...]:
+        return self.engine.nearest_categories(text, limit)
+
+    def with_added(self, resources: Sequence[Resource]) -> IndexedSearch:
+        return self.engine.with_added(resources)
+
+    def with_demoted(self, resource_ids: frozenset[str]) -> IndexedSearch:
+        return self.engine.with_demoted(resource_ids)
+
+
+def test_a_question_reads_the_lexical_ranking_once() -> None:
+    lexical = CountingSearch(IndexedSearch(CATALOG))
+    ranker = FakeRanker(["reddit", "slack"])
+    engine = FusedSearch(lexical, ranker)
+    engine.search(SearchQuery(text="where do practitioners discuss mlops online"), limit=5)
+    assert ranker.asked and lexical.searches == [(DEPTH, 0)]
+    lexical.searches.clear()
+    engine.search(SearchQuery(text="mlflow"), limit=5)  # a name: the page asked for, nothing deeper
+    assert lexical.searches == [(5, 0)]
+
+
+_WORDS = ["mlflow", "mlfow", "slack", "course", "online", "practitioners", "discussions", "xyzzy", "plugh", "how",
+          "do", "i", "the", "where", "kind:tool", "questions", "mlops"]
+
+
+@given(words=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6), limit=st.integers(0, 8),
+       offset=st.integers(0, 8))
+def test_what_meaning_is_not_asked_about_is_the_lexical_page(words: list[str], limit: int, offset: int) -> None:
+    lexical = IndexedSearch(CATALOG)
+    ranker = FakeRanker(["reddit", "slack", "course", "mlflow"])
+    query = parse_query(" ".join(words))
+    page = FusedSearch(lexical, ranker).search(query, limit=limit, offset=offset)
+    if not ranker.asked:  # a name, a keyword, or words none of which matched: the words alone decide
+        assert page == lexical.search(query, limit=limit, offset=offset)
+    else:  # fused: still a page of distinct resources, in descending score, at most `limit` of them
+        assert len(page.hits) <= limit and len({h.resource.id for h in page.hits}) == len(page.hits)
+        assert [h.score for h in page.hits] == sorted((h.score for h in page.hits), reverse=True)
+
+
+def test_a_long_query_nothing_matched_is_the_lexical_page_at_any_offset() -> None:
+    lexical = IndexedSearch(CATALOG)
+    engine = FusedSearch(lexical, FakeRanker(["slack"]))
+    query = SearchQuery(text="xyzzy plugh frobnicate", kinds=frozenset({"tool"}))
+    for offset in (0, 1, 3):
+        assert engine.search(query, limit=2, offset=offset) == lexical.search(query, limit=2, offset=offset)

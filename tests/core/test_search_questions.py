@@ -91,6 +91,15 @@ def test_question_filler_never_counts_against_a_match(engine: IndexedSearch, que
     assert engine.search(SearchQuery(text=question)).unmatched == ()
 
 
+def test_a_did_you_mean_corrects_words_never_filler() -> None:
+    # Catalog words one edit from filler: "docs" from "does", "tere" from "there", "mucu" from "much".
+    near_filler = (_r("docs", "Docs Portal", "tool", "books", "Tere mucu platform docs"),)
+    engine = IndexedSearch(Catalog(resources=RESOURCES + near_filler, categories=CATEGORIES))
+    page = engine.search(SearchQuery(text="why does there so much experiment trackng"))
+    assert page.did_you_mean == "why does there so much experiment tracking"
+    assert engine.did_you_mean("does mlfow") == "does mlflow"
+
+
 def test_filler_words_are_stopwords() -> None:
     assert {"how", "do", "i", "is", "there", "any", "good", "best", "want", "which", "you", "recommend", "can",
             "what"} <= STOPWORDS
