@@ -4,21 +4,22 @@
 None (logged once) when the optional extra is not installed: `pip install 'mlops-bot[semantic]'`.
 
 The model is WordLlama's l2_supercat (the `wordllama` package bundles its token embeddings and its
-tokenizer). Only its files are read: numpy and tokenizers do the work, so nothing is ever fetched from a
-model hub, and the wordllama package itself (which would try to) is never imported. A
-static model embeds a text as the mean of its tokens' vectors: a lookup, about 0.05 ms a query, no
-neural network to run. Its vectors are trained Matryoshka-style, so the first DIM of 256 dimensions are
-a smaller model of their own; see bench/search.py for the comparison with other candidates.
+tokenizer). Only its files are read, by numpy and this module, so nothing is ever fetched from a model
+hub, and the wordllama package itself (which would try to) is never imported. A static model embeds a
+text as the mean of its tokens' vectors: a lookup, about 0.05 ms a query, no neural network to run. Its
+vectors are trained Matryoshka-style, so the first DIM of 256 dimensions are a smaller model of their
+own; see bench/search.py for the comparison with other candidates.
 
 Resource vectors are computed when the catalog loads, cached as a .npy file named by the model and
 the hash of the texts embedded (a changed catalog gets new vectors, an unchanged one loads them).
 
-Memory (one bot process holds all of it for its lifetime): the token table is kept as the file stores it,
-float16 (4 MB for 32,000 tokens x 64 dims, not 8 MB as float32), and widened to float32 per text before
-averaging, which gives the very vectors a float32 table did (float16 -> float32 is exact). It is read from
-the file a block of rows at a time: no mapping of the whole 16 MB file, no full-width or float32 copy on
-the way. The tokenizer's JSON parse leaves freed memory in the loading thread's malloc arena, handed back
-to the system once the model is loaded (glibc's malloc_trim).
+Memory (one bot process holds all of it for its lifetime, beside numpy's 14 MB): the token table is kept
+as the file stores it, float16 (4 MB for 32,000 tokens x 64 dims, not 8 MB as float32), and widened to
+float32 per text before averaging, which gives the very vectors a float32 table did (float16 -> float32
+is exact). It is read a block of rows at a time: no mapping of the whole 16 MB file, no full-width or
+float32 copy on the way. The tokenizer is `LlamaBPE`, 5 MB, where HuggingFace tokenizers' took 17 MB
+(its library and its tables) and 4 MB more while parsing its file; what a load frees is handed back to
+the system (glibc's malloc_trim), so that it does not stay in the loading thread's malloc arena.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -51,10 +53,189 @@ ROWS = 2048  # token rows read from the weights file at a time (1 MB of a 256-wi
 _warned = False
 
 
+SPACE = "\u2581"  # SentencePiece's word mark: the normalizer turns spaces into it, and starts the text with it
+WORD_CACHE = 20_000  # words whose tokens are remembered (a catalog's and its questions' vocabulary repeats)
+_LITERAL = rb'"(?:[^"\\]|\\.)*"'
+_VOCAB_ITEM = re.compile(rb"\s*(" + _LITERAL + rb")\s*:\s*(\d+)\s*([,}])")
+_MERGE_ITEM = re.compile(rb"\s*(?:(" + _LITERAL + rb")|\[\s*(" + _LITERAL + rb")\s*,\s*(" + _LITERAL
+                         + rb")\s*\])\s*([,\]])")
+_NORMALIZER = {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": SPACE},
+                                                   {"type": "Replace", "pattern": {"String": " "}, "content": SPACE}]}
+_WORD = re.compile(f"{SPACE}*[^{SPACE}]+|{SPACE}+")
+
+
+def _string(literal: bytes) -> str:
+    return json.loads(literal) if b"\\" in literal else literal[1:-1].decode()
+
+
+class LlamaBPE:
+    """The model's tokenizer: a Llama (SentencePiece) BPE as HuggingFace tokenizers saves it in a
+    tokenizer.json, encoded here in Python, with the same tokens as the `tokenizers` library gives it
+    (tests/core/test_semantic_tokenizer.py compares them). Why not that library: its Rust vocabulary and
+    merge tables take 12 MB of a bot's memory and its code 5 MB more; this one, 5 MB.
+
+    The file's merges are not kept: loading checks that they are exactly the pairs of tokens that join
+    into a token, ranked by the joined token's id then the left one's, with runs of the word mark last,
+    so that a merge's rank is computed from the vocabulary alone. A file where that does not hold, or
+    with a normalizer, pre-tokenizer or model options this class does not implement, is refused.
+    """
+
+    def __init__(self, vocab: dict[str, int], specials: dict[str, int]) -> None:
+        self.vocab = vocab
+        self.specials = specials
+        self._special = re.compile("|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True))) \
+            if specials else None
+        self._bytes = [vocab[f"<0x{b:02X}>"] for b in range(256)]
+        self._size = len(vocab)
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    @classmethod
+    def from_file(cls, path: Path) -> LlamaBPE:
+        """Read the vocabulary and check the merges, a token at a time: parsing the whole JSON would build
+        every merge as a Python string at once (17 MB at the peak for a 2 MB file)."""
+        data = path.read_bytes()
+        vocab_at = cls._value_at(data, b'"vocab"', b"{", 0)
+        vocab, vocab_end = cls._read_vocab(data, vocab_at)
+        merges_at = cls._value_at(data, b'"merges"', b"[", vocab_end)
+        bpe = cls._check_config(json.loads(data[:vocab_at] + b"{}" + data[vocab_end:merges_at] + b"[]"
+                                           + data[cls._check_merges(data, merges_at, vocab):]), vocab)
+        return bpe
+
+    @staticmethod
+    def _value_at(data: bytes, key: bytes, opener: bytes, start: int) -> int:
+        at = data.find(key, start)
+        if at < 0:
+            raise ValueError(f"no {key.decode()} in the tokenizer file")
+        at = data.index(b":", at + len(key)) + 1
+        while data[at:at + 1].isspace():
+            at += 1
+        if data[at:at + 1] != opener:
+            raise ValueError(f"{key.decode()} of the tokenizer file is not a {opener.decode()}")
+        return at
+
+    @staticmethod
+    def _read_vocab(data: bytes, at: int) -> tuple[dict[str, int], int]:
+        vocab: dict[str, int] = {}
+        at += 1
+        while match := _VOCAB_ITEM.match(data, at):
+            vocab[_string(match.group(1))] = int(match.group(2))
+            at = match.end()
+            if match.group(3) == b"}":
+                return vocab, at
+        raise ValueError(f"the tokenizer's vocabulary cannot be read at byte {at}")
+
+    @staticmethod
+    def _check_merges(data: bytes, at: int, vocab: dict[str, int]) -> int:
+        size, last, count, runs = len(vocab), -1, 0, False
+        at += 1
+        while match := _MERGE_ITEM.match(data, at):
+            if match.group(1) is not None:
+                left, _, right = _string(match.group(1)).partition(" ")
+            else:
+                left, right = _string(match.group(2)), _string(match.group(3))
+            joined = left + right
+            if left not in vocab or right not in vocab or joined not in vocab:
+                raise ValueError(f"merge {left!r} {right!r}: not tokens of the vocabulary")
+            run = not joined.strip(SPACE)
+            if runs and not run:
+                raise ValueError(f"merge {left!r} {right!r} after the runs of {SPACE!r}")
+            runs = runs or run
+            rank = LlamaBPE.rank_of(vocab, size, left, right, joined)
+            if rank <= last:
+                raise ValueError(f"merge {left!r} {right!r}: not ranked by the joined token's id")
+            last, count = rank, count + 1
+            at = match.end()
+            if match.group(4) == b"]":
+                joins = sum(1 for token in vocab for i in range(1, len(token))
+                            if token[:i] in vocab and token[i:] in vocab)
+                if joins != count:
+                    raise ValueError(f"{count} merges, but {joins} pairs of tokens join into a token")
+                return at
+        raise ValueError(f"the tokenizer's merges cannot be read at byte {at}")
+
+    @classmethod
+    def _check_config(cls, config: dict, vocab: dict[str, int]) -> LlamaBPE:
+        model = config.get("model") or {}
+        expected = {"type": "BPE", "dropout": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                    "byte_fallback": True, "ignore_merges": False, "vocab": {}, "merges": []}
+        odd = {k: model.get(k) for k, v in expected.items() if model.get(k, v if k == "ignore_merges" else None) != v}
+        if odd or config.get("normalizer") != _NORMALIZER or config.get("pre_tokenizer") is not None:
+            raise ValueError(f"a tokenizer this reader does not implement: {odd or config.get('normalizer')}")
+        specials: dict[str, int] = {}
+        for token in config.get("added_tokens") or ():
+            if not token.get("special") or token.get("normalized") or token.get("lstrip") or token.get("rstrip") \
+                    or token.get("single_word") or vocab.get(token["content"]) != token["id"]:
+                raise ValueError(f"an added token this reader does not implement: {token}")
+            specials[token["content"]] = token["id"]
+        if any(f"<0x{b:02X}>" not in vocab for b in range(256)):
+            raise ValueError("the vocabulary lacks byte tokens for its byte fallback")
+        return cls(vocab, specials)
+
+    @staticmethod
+    def rank_of(vocab: dict[str, int], size: int, left: str, right: str, joined: str) -> int:
+        """A merge's rank (lower merges first): by the joined token's id, then the left one's; runs of the
+        word mark after every other merge."""
+        return ((size * size) if not joined.strip(SPACE) else 0) + vocab[joined] * size + vocab[left]
+
+    def encode(self, text: str) -> list[int]:
+        """The token ids of `text`, without a sentence-start token."""
+        ids: list[int] = []
+        pieces, at = [], 0  # text, special token, text, ...: the special tokens are matched before normalizing
+        for match in self._special.finditer(text) if self._special is not None else ():
+            pieces += [text[at:match.start()], match.group()]
+            at = match.end()
+        pieces.append(text[at:])
+        for number, piece in enumerate(pieces):
+            if number % 2:  # a special token, matched in the text as it is
+                ids.append(self.specials[piece])
+            elif piece:
+                for word in _WORD.findall(SPACE + piece.replace(" ", SPACE)):
+                    tokens = self._words.get(word)
+                    if tokens is None:
+                        tokens = self._merge(word)
+                        if len(self._words) >= WORD_CACHE:
+                            self._words.clear()
+                        self._words[word] = tokens
+                    ids.extend(tokens)
+        return ids
+
+    def _merge(self, word: str) -> tuple[int, ...]:
+        """BPE over one word: its characters (a character not in the vocabulary as its UTF-8 bytes' tokens,
+        which join nothing), then the best-ranked adjacent pair that joins into a token, leftmost first, until
+        none does. Words are independent: no token has the word mark after another character."""
+        vocab, size = self.vocab, self._size
+        symbols: list[str | None] = []
+        ids: list[int] = []
+        for char in word:
+            token = vocab.get(char)
+            if token is None:
+                for byte in char.encode():
+                    symbols.append(None)
+                    ids.append(self._bytes[byte])
+            else:
+                symbols.append(char)
+                ids.append(token)
+        while len(symbols) > 1:
+            best, at = -1, -1
+            for i in range(len(symbols) - 1):
+                left, right = symbols[i], symbols[i + 1]
+                if left is None or right is None or (joined := left + right) not in vocab:
+                    continue
+                rank = self.rank_of(vocab, size, left, right, joined)
+                if best < 0 or rank < best:
+                    best, at = rank, i
+            if at < 0:
+                break
+            joined = symbols[at] + symbols[at + 1]  # type: ignore[operator]
+            symbols[at:at + 2] = [joined]
+            ids[at:at + 2] = [vocab[joined]]
+        return tuple(ids)
+
+
 class StaticEmbedder:
     """Texts -> unit vectors: the mean of their tokens' vectors (a static embedding model)."""
 
-    def __init__(self, tokenizer: object, table: np.ndarray, name: str) -> None:
+    def __init__(self, tokenizer: LlamaBPE, table: np.ndarray, name: str) -> None:
         self.tokenizer = tokenizer
         self.table = table  # (vocabulary, dim), float16 as stored in the file, or float32
         self.name = name
@@ -67,15 +248,12 @@ class StaticEmbedder:
         import numpy as np
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # In batches: a tokenizer's encodings of 100,000 texts at once would take most of a gigabyte.
-        for start in range(0, len(texts), BATCH):
-            chunk = list(texts[start:start + BATCH])
-            # No special tokens: a sentence-start token in every text would pull all vectors together.
-            encodings = self.tokenizer.encode_batch(chunk, add_special_tokens=False)  # type: ignore[attr-defined]
-            for i, encoding in enumerate(encodings, start):
-                if encoding.ids:
-                    # Widened before averaging: the float32 sum of a float32 table, whatever the table holds.
-                    out[i] = self.table[encoding.ids].astype(np.float32).mean(axis=0)
+        for i, text in enumerate(texts):
+            # No sentence-start token (the tokenizer adds none): one in every text would pull all vectors together.
+            ids = self.tokenizer.encode(text)
+            if ids:
+                # Widened before averaging: the float32 sum of a float32 table, whatever the table holds.
+                out[i] = self.table[ids].astype(np.float32).mean(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -129,8 +307,9 @@ def read_columns(path: Path, name: str, columns: int) -> np.ndarray:
 
 
 def release_free_memory() -> None:
-    """Hand freed heap memory back to the system (glibc; elsewhere nothing to do). After the tokenizer's
-    load its JSON parse's garbage sits in the loading thread's arena, which nothing else allocates from."""
+    """Hand freed heap memory back to the system (glibc; elsewhere nothing to do). The tokenizer file's
+    bytes and its parse's temporaries are freed in the loading thread's malloc arena, which the bot's
+    other threads do not allocate from: kept, they would add to every later peak."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (AttributeError, OSError):
@@ -144,19 +323,13 @@ def load_embedder(dim: int = DIM) -> StaticEmbedder | None:
     files = wordllama_files()
     try:
         import numpy  # noqa: F401  (read_columns and the embedder need it)
-        from tokenizers import Tokenizer
     except ImportError:
         return None
     if files is None:
         return None
     tokenizer_path, weights_path = files
-    # One thread: the catalog is embedded once (then cached), and tokenizing on every core costs ~80 MB more
-    # peak memory at 100,000 resources and competes with the bot's own thread for little gain.
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    tokenizer.no_truncation()
-    tokenizer.no_padding()  # padding would be averaged in: every token of an encoding is the text's
-    release_free_memory()  # before the table: the parse's garbage must not add to what comes next
+    tokenizer = LlamaBPE.from_file(tokenizer_path)
+    release_free_memory()  # before the table: the file's parse must not add to what comes next
     # Only the first `dim` columns are kept, in the file's float16: 4 MB for the 32,000 tokens.
     table = read_columns(weights_path, "embedding.weight", dim)
     return StaticEmbedder(tokenizer, table, f"{MODEL}-{dim}")
@@ -263,8 +436,7 @@ def catalog_vectors(catalog: Catalog, embedder: StaticEmbedder, cache_dir: Path 
 
 def installed() -> bool:
     """Whether the semantic extra is installed, found without importing anything (start-up stays low)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("numpy", "tokenizers")) \
-        and wordllama_files() is not None
+    return importlib.util.find_spec("numpy") is not None and wordllama_files() is not None
 
 
 def build_index(catalog: Catalog, cache_dir: Path | None = DEFAULT_CACHE, *, dim: int = DIM) -> SemanticIndex | None:

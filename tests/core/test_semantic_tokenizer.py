@@ -1,0 +1,124 @@
+"""The semantic model's tokenizer, read and encoded in Python: the same tokens as HuggingFace tokenizers
+gives for the packaged tokenizer file, and a file it does not implement refused rather than misread."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bench.search import HELD_OUT_QUESTIONS, QUESTIONS
+from bot import semantic
+from bot.catalog_file import PACKAGED_CATALOG
+from bot.core.catalog_loader import load_catalog
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+pytestmark = pytest.mark.skipif(not semantic.installed(), reason="the semantic extra is not installed")
+
+
+def tokenizer_file() -> Path:
+    files = semantic.wordllama_files()
+    assert files is not None
+    return files[0]
+
+
+@pytest.fixture(scope="module")
+def ours() -> semantic.LlamaBPE:
+    return semantic.LlamaBPE.from_file(tokenizer_file())
+
+
+@pytest.fixture(scope="module")
+def theirs() -> Tokenizer:  # the reference implementation
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file()))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def texts(ours: semantic.LlamaBPE) -> list[str]:
+    catalog = load_catalog(PACKAGED_CATALOG)
+    categories = {c.id: c for c in catalog.categories}
+    found = [semantic.resource_text(r, categories.get(r.category)) for r in catalog.resources]
+    found += [q for q, _ in QUESTIONS + HELD_OUT_QUESTIONS]
+    rnd = random.Random(14)
+    words = " ".join(found).split()
+    found += [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12))) for _ in range(1500)]
+    odd = "abcXYZ  \t\n.,-_'\"<>/s0123 \u2581\u2581éüñß日本語🚀\u0301\u200b"
+    found += ["".join(rnd.choice(odd) for _ in range(rnd.randint(0, 30))) for _ in range(2000)]
+    tokens = list(ours.vocab)
+    found += ["".join(rnd.choice(tokens) for _ in range(rnd.randint(1, 6))) for _ in range(2000)]
+    found += ["", " ", "  two leading", "trailing  ", "\u2581", "\u2581\u2581x", "x\u2581\u2581", "<s>",
+              "</s>hello<unk>", "a<s>b", " <s> ", "<s", "tab\there", "line\nbreak", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🤖🤖"]
+    return found
+
+
+def test_the_same_tokens_as_huggingface_tokenizers(ours: semantic.LlamaBPE, theirs: Tokenizer) -> None:
+    cases = texts(ours)
+    differ = [(t, theirs.encode(t, add_special_tokens=False).ids, ours.encode(t)) for t in cases]
+    differ = [d for d in differ if d[1] != d[2]]
+    assert not differ, differ[:5]
+    assert len(cases) > 5000
+
+
+def test_remembered_words_are_bounded_and_change_nothing(monkeypatch: pytest.MonkeyPatch, theirs: Tokenizer) -> None:
+    monkeypatch.setattr(semantic, "WORD_CACHE", 50)
+    fresh = semantic.LlamaBPE.from_file(tokenizer_file())
+    rnd = random.Random(3)
+    for _ in range(300):
+        text = " ".join("".join(rnd.choice("abcdefghij") for _ in range(5)) for _ in range(4))
+        assert fresh.encode(text) == theirs.encode(text, add_special_tokens=False).ids
+        assert len(fresh._words) <= 50
+
+
+def changed(tmp_path: Path, change: Callable[[dict], object]) -> Path:
+    config = json.loads(tokenizer_file().read_bytes())
+    change(config)
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(config, ensure_ascii=False))
+    return path
+
+
+def test_the_file_read_a_token_at_a_time_is_the_file(tmp_path: Path, ours: semantic.LlamaBPE) -> None:
+    # Merges as pairs (the newer tokenizers' format) and every string escaped: read the same.
+    def as_pairs(config: dict) -> None:
+        config["model"]["merges"] = [m.split(" ") for m in config["model"]["merges"]]
+
+    path = tmp_path / "escaped.json"
+    config = json.loads(tokenizer_file().read_bytes())
+    as_pairs(config)
+    path.write_text(json.dumps(config, ensure_ascii=True, indent=2))
+    again = semantic.LlamaBPE.from_file(path)
+    assert again.vocab == ours.vocab and again.specials == ours.specials == {"<unk>": 0, "<s>": 1, "</s>": 2}
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c.update(pre_tokenizer={"type": "Whitespace"}),
+    lambda c: c["normalizer"]["normalizers"].append({"type": "Lowercase"}),
+    lambda c: c["model"].update(byte_fallback=False),
+    lambda c: c["model"].update(ignore_merges=True),
+    lambda c: c["model"]["merges"].pop(100),  # a pair that joins, not a merge
+    lambda c: c["model"]["merges"].insert(0, c["model"]["merges"].pop(5000)),  # ranked otherwise
+    lambda c: c["model"]["merges"].append(c["model"]["merges"].pop(0)),  # after the runs of the word mark
+    lambda c: c["added_tokens"][1].update(lstrip=True),
+], ids=["pre-tokenizer", "normalizer", "no byte fallback", "ignore merges", "merge missing", "merge moved",
+        "merge after the runs", "added token option"])
+def test_a_tokenizer_it_does_not_implement_is_refused(tmp_path: Path, change: Callable[[dict], object]) -> None:
+    with pytest.raises(ValueError):
+        semantic.LlamaBPE.from_file(changed(tmp_path, change))
+
+
+def test_a_cut_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tokenizer.json"
+    data = tokenizer_file().read_bytes()
+    for cut in (len(data) // 4, len(data) * 3 // 4):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ValueError):
+            semantic.LlamaBPE.from_file(path)
