@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import heapq
 import importlib.util
 import json
 import logging
@@ -55,6 +56,7 @@ _warned = False
 
 SPACE = "\u2581"  # SentencePiece's word mark: the normalizer turns spaces into it, and starts the text with it
 WORD_CACHE = 20_000  # words whose tokens are remembered (a catalog's and its questions' vocabulary repeats)
+WORD_CACHED_LENGTH = 64  # characters, at most, of a word remembered
 _LITERAL = rb'"(?:[^"\\]|\\.)*"'
 _VOCAB_ITEM = re.compile(rb"\s*(" + _LITERAL + rb")\s*:\s*(\d+)\s*([,}])")
 _MERGE_ITEM = re.compile(rb"\s*(?:(" + _LITERAL + rb")|\[\s*(" + _LITERAL + rb")\s*,\s*(" + _LITERAL
@@ -193,18 +195,20 @@ class LlamaBPE:
                     tokens = self._words.get(word)
                     if tokens is None:
                         tokens = self._merge(word)
-                        if len(self._words) >= WORD_CACHE:
-                            self._words.clear()
-                        self._words[word] = tokens
+                        if len(word) <= WORD_CACHED_LENGTH:  # a long one is rare, and would weigh
+                            if len(self._words) >= WORD_CACHE:
+                                self._words.clear()
+                            self._words[word] = tokens
                     ids.extend(tokens)
         return ids
 
     def _merge(self, word: str) -> tuple[int, ...]:
         """BPE over one word: its characters (a character not in the vocabulary as its UTF-8 bytes' tokens,
         which join nothing), then the best-ranked adjacent pair that joins into a token, leftmost first, until
-        none does. Words are independent: no token has the word mark after another character."""
+        none does. Words are independent: no token has the word mark after another character. The pairs wait
+        in a heap, as in tokenizers: a word of thousands of characters costs milliseconds, not seconds."""
         vocab, size = self.vocab, self._size
-        symbols: list[str | None] = []
+        symbols: list[str | None] = []  # None: a byte token
         ids: list[int] = []
         for char in word:
             token = vocab.get(char)
@@ -215,21 +219,43 @@ class LlamaBPE:
             else:
                 symbols.append(char)
                 ids.append(token)
-        while len(symbols) > 1:
-            best, at = -1, -1
-            for i in range(len(symbols) - 1):
-                left, right = symbols[i], symbols[i + 1]
-                if left is None or right is None or (joined := left + right) not in vocab:
-                    continue
-                rank = self.rank_of(vocab, size, left, right, joined)
-                if best < 0 or rank < best:
-                    best, at = rank, i
-            if at < 0:
-                break
-            joined = symbols[at] + symbols[at + 1]  # type: ignore[operator]
-            symbols[at:at + 2] = [joined]
-            ids[at:at + 2] = [vocab[joined]]
-        return tuple(ids)
+        end = len(symbols)
+        after = list(range(1, end + 1))  # the next symbol still standing (`end` after the last)
+        before = list(range(-1, end - 1))
+        heap: list[tuple[int, int]] = []
+
+        def queue(i: int) -> None:  # the pair that starts at symbol i, if it joins into a token
+            if i < 0 or after[i] >= end:
+                return
+            left, right = symbols[i], symbols[after[i]]
+            if left is not None and right is not None and (joined := left + right) in vocab:
+                heapq.heappush(heap, (self.rank_of(vocab, size, left, right, joined), i))
+
+        for i in range(end - 1):
+            queue(i)
+        while heap:
+            rank, i = heapq.heappop(heap)
+            if after[i] < 0 or after[i] >= end:  # joined into its left neighbour, or now the last
+                continue
+            left, right = symbols[i], symbols[after[i]]
+            # Queued before one of its symbols joined another: the pair standing there now is another one.
+            if left is None or right is None or (joined := left + right) not in vocab \
+                    or self.rank_of(vocab, size, left, right, joined) != rank:
+                continue
+            gone = after[i]
+            symbols[i], ids[i] = joined, vocab[joined]
+            after[i] = after[gone]
+            if after[i] < end:
+                before[after[i]] = i
+            after[gone] = -1
+            queue(before[i])
+            queue(i)
+        out: list[int] = []
+        i = 0
+        while i < end:
+            out.append(ids[i])
+            i = after[i]
+        return tuple(out)
 
 
 class StaticEmbedder:

@@ -56,7 +56,8 @@ def texts(ours: semantic.LlamaBPE) -> list[str]:
     tokens = list(ours.vocab)
     found += ["".join(rnd.choice(tokens) for _ in range(rnd.randint(1, 6))) for _ in range(2000)]
     found += ["", " ", "  two leading", "trailing  ", "\u2581", "\u2581\u2581x", "x\u2581\u2581", "<s>",
-              "</s>hello<unk>", "a<s>b", " <s> ", "<s", "tab\there", "line\nbreak", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🤖🤖"]
+              "</s>hello<unk>", "a<s>b", " <s> ", "<s", "tab\there", "line\nbreak", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🤖🤖",
+              "a" * 3000, "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(5000))]  # one long word
     return found
 
 
@@ -76,6 +77,10 @@ def test_remembered_words_are_bounded_and_change_nothing(monkeypatch: pytest.Mon
         text = " ".join("".join(rnd.choice("abcdefghij") for _ in range(5)) for _ in range(4))
         assert fresh.encode(text) == theirs.encode(text, add_special_tokens=False).ids
         assert len(fresh._words) <= 50
+    fresh._words.clear()
+    long = "x" * (semantic.WORD_CACHED_LENGTH + 1)
+    assert fresh.encode(long) == theirs.encode(long, add_special_tokens=False).ids
+    assert fresh._words == {}  # a long word is not remembered: a few could weigh more than all the rest
 
 
 def changed(tmp_path: Path, change: Callable[[dict], object]) -> Path:
