@@ -13,13 +13,12 @@ own; see bench/search.py for the comparison with other candidates.
 Resource vectors are computed when the catalog loads, cached as a .npy file named by the model and
 the hash of the texts embedded (a changed catalog gets new vectors, an unchanged one loads them).
 
-Memory (one bot process holds all of it for its lifetime, beside numpy's 14 MB): the token table is kept
-as the file stores it, float16 (4 MB for 32,000 tokens x 64 dims, not 8 MB as float32), and widened to
-float32 per text before averaging, which gives the very vectors a float32 table did (float16 -> float32
-is exact). It is read a block of rows at a time: no mapping of the whole 16 MB file, no full-width or
-float32 copy on the way. The tokenizer is `LlamaBPE`, 5 MB, where HuggingFace tokenizers' took 17 MB
-(its library and its tables) and 4 MB more while parsing its file; what a load frees is handed back to
-the system (glibc's malloc_trim), so that it does not stay in the loading thread's malloc arena.
+Memory (one bot process holds it for its lifetime): beside numpy's 11 MB, the tokenizer (`LlamaBPE`,
+3.5 MB, where HuggingFace tokenizers' took 17 MB with its library and 4 MB more while parsing its file) and
+the catalog's vectors. The token table stays in its file (`TokenTable`): the rows of a batch's or a
+query's tokens are read when it is embedded, widened to float32 and averaged, which gives the very vectors
+a float32 table in memory did (float16 -> float32 is exact). What a load frees is handed back to the
+system (glibc's malloc_trim), so that it does not stay in the loading thread's malloc arena.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +50,8 @@ MODEL = "wordllama-l2-supercat"
 DIM = 64  # of 256: the same fused relevance on both question sets, a quarter of the cost at 100,000
 DEFAULT_CACHE = Path("var")
 BATCH = 1024  # texts embedded at a time
-ROWS = 2048  # token rows read from the weights file at a time (1 MB of a 256-wide float16 table)
+GAP_BYTES = 4096  # rows of the weights file closer than this are read in one call (a page: a read costs that)
+READ_BYTES = 1 << 20  # and one call reads at most this
 _warned = False
 
 
@@ -261,25 +262,29 @@ class LlamaBPE:
 class StaticEmbedder:
     """Texts -> unit vectors: the mean of their tokens' vectors (a static embedding model)."""
 
-    def __init__(self, tokenizer: LlamaBPE, table: np.ndarray, name: str) -> None:
+    def __init__(self, tokenizer: LlamaBPE, table: TokenTable, name: str) -> None:
         self.tokenizer = tokenizer
-        self.table = table  # (vocabulary, dim), float16 as stored in the file, or float32
+        self.table = table
         self.name = name
 
     @property
     def dim(self) -> int:
-        return int(self.table.shape[1])
+        return self.table.dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
+        for start in range(0, len(texts), BATCH):
             # No sentence-start token (the tokenizer adds none): one in every text would pull all vectors together.
-            ids = self.tokenizer.encode(text)
-            if ids:
-                # Widened before averaging: the float32 sum of a float32 table, whatever the table holds.
-                out[i] = self.table[ids].astype(np.float32).mean(axis=0)
+            encoded = [self.tokenizer.encode(text) for text in texts[start:start + BATCH]]
+            used = sorted({token for ids in encoded for token in ids})
+            # Widened before averaging: the float32 sums a float32 table gave (float16 -> float32 is exact).
+            rows = self.table.rows(used).astype(np.float32)
+            where = {token: n for n, token in enumerate(used)}
+            for i, ids in enumerate(encoded, start):
+                if ids:
+                    out[i] = rows[[where[token] for token in ids]].mean(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -300,36 +305,59 @@ def wordllama_files() -> tuple[Path, Path] | None:
 _DTYPES = {"F16": "<f2", "F32": "<f4"}
 
 
-def read_columns(path: Path, name: str, columns: int) -> np.ndarray:
-    """The first `columns` columns of tensor `name` in a safetensors file, in the file's own dtype.
+class TokenTable:
+    """The first `dim` columns of a token table in a safetensors file, read from the file a row a token as
+    texts need them: the table itself is never in the process's memory (4 MB as float16 at 64 dims).
 
     The format is an 8-byte little-endian header length, a JSON header (each tensor's dtype, shape and
-    byte offsets after the header), then the raw tensors. Read a block of rows at a time: only the table
-    kept and one block are ever in memory (a mapping of the file would count all of it as resident).
+    byte offsets after the header), then the raw tensors. The file stays open: the rows read are those of
+    the file loaded, even if the package is upgraded under a running bot. Not a mapping of the file: the
+    kernel maps the pages around each one touched, and they would count as the process's own.
     """
-    import numpy as np
 
-    with open(path, "rb") as fh:
-        (size,) = np.frombuffer(fh.read(8), dtype="<u8")
-        header = json.loads(fh.read(int(size)))
-        info = header.get(name)
+    def __init__(self, path: Path, name: str, dim: int) -> None:
+        import numpy as np
+
+        with open(path, "rb") as fh:
+            (size,) = np.frombuffer(fh.read(8), dtype="<u8")
+            info = json.loads(fh.read(int(size))).get(name)
         if not isinstance(info, dict) or info.get("dtype") not in _DTYPES or len(info.get("shape", ())) != 2:
             raise ValueError(f"{path}: no 2-D float16/float32 tensor {name!r} in {info!r}")
-        rows, width = (int(n) for n in info["shape"])
+        self.count, width = (int(n) for n in info["shape"])
         begin, stop = (int(n) for n in info["data_offsets"])
-        dtype = np.dtype(_DTYPES[info["dtype"]])
-        if stop - begin != rows * width * dtype.itemsize or not 0 < columns <= width:
-            raise ValueError(f"{path}: {name} is {rows}x{width} {info['dtype']} in {stop - begin} bytes; "
-                             f"{columns} columns asked for")
-        table = np.empty((rows, columns), dtype=dtype)
-        block = np.empty((min(ROWS, rows), width), dtype=dtype)
-        fh.seek(8 + int(size) + begin)
-        for first in range(0, rows, ROWS):
-            part = block[:min(ROWS, rows - first)]
-            if fh.readinto(memoryview(part).cast("B")) != part.nbytes:
-                raise ValueError(f"{path}: {name} ends early")
-            table[first:first + len(part)] = part[:, :columns]
-    return table
+        self.dtype = np.dtype(_DTYPES[info["dtype"]])
+        self.dim = dim
+        self._stride = width * self.dtype.itemsize
+        self._start = 8 + int(size) + begin
+        if stop - begin != self.count * self._stride or not 0 < dim <= width:
+            raise ValueError(f"{path}: {name} is {self.count}x{width} {info['dtype']} in {stop - begin} bytes; "
+                             f"{dim} columns asked for")
+        self._fd = os.open(path, os.O_RDONLY)
+        if os.fstat(self._fd).st_size < self._start + self.count * self._stride:
+            os.close(self._fd)
+            raise ValueError(f"{path}: {name} ends early")
+        weakref.finalize(self, os.close, self._fd)
+
+    def rows(self, tokens: Sequence[int]) -> np.ndarray:
+        """The rows of `tokens` (sorted, distinct), in the file's dtype. Tokens close together are read in
+        one go (a catalog's batch uses most of the table), each run at most READ_BYTES."""
+        import numpy as np
+
+        out = np.empty((len(tokens), self.dim), dtype=self.dtype)
+        n = 0
+        while n < len(tokens):
+            first = last = n
+            while last + 1 < len(tokens) and (tokens[last + 1] - tokens[last]) * self._stride <= GAP_BYTES \
+                    and (tokens[last + 1] - tokens[first] + 1) * self._stride <= READ_BYTES:
+                last += 1
+            low, high = tokens[first], tokens[last]
+            if low < 0 or high >= self.count:
+                raise ValueError(f"token {low if low < 0 else high} is not in the table of {self.count}")
+            data = os.pread(self._fd, (high - low + 1) * self._stride, self._start + low * self._stride)
+            span = np.frombuffer(data, dtype=self.dtype).reshape(high - low + 1, -1)
+            out[first:last + 1] = span[np.asarray(tokens[first:last + 1]) - low, :self.dim]
+            n = last + 1
+        return out
 
 
 def release_free_memory() -> None:
@@ -348,16 +376,17 @@ def load_embedder(dim: int = DIM) -> StaticEmbedder | None:
     """The packaged model, or None when the semantic extra is not installed."""
     files = wordllama_files()
     try:
-        import numpy  # noqa: F401  (read_columns and the embedder need it)
+        import numpy  # noqa: F401  (the table and the embedder need it)
     except ImportError:
         return None
     if files is None:
         return None
     tokenizer_path, weights_path = files
     tokenizer = LlamaBPE.from_file(tokenizer_path)
-    release_free_memory()  # before the table: the file's parse must not add to what comes next
-    # Only the first `dim` columns are kept, in the file's float16: 4 MB for the 32,000 tokens.
-    table = read_columns(weights_path, "embedding.weight", dim)
+    release_free_memory()  # the file's parse must not add to what comes next
+    table = TokenTable(weights_path, "embedding.weight", dim)
+    if max(tokenizer.vocab.values()) >= table.count:
+        raise ValueError(f"{weights_path}: {table.count} token rows for a vocabulary of {len(tokenizer.vocab)}")
     return StaticEmbedder(tokenizer, table, f"{MODEL}-{dim}")
 
 
