@@ -36,7 +36,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from bot.core.catalog import Catalog, Category, Resource
 from bot.core.normalize import STOPWORDS, plain_words
@@ -71,6 +71,55 @@ def _string(literal: bytes) -> str:
     return json.loads(literal) if b"\\" in literal else literal[1:-1].decode()
 
 
+class _Scanner:
+    """A file read forward a block at a time, for regular expressions to match item by item (an item, a
+    token of the vocabulary or a merge, is short: LOOKAHEAD bytes are always there to match it in)."""
+
+    BLOCK = 1 << 16
+    LOOKAHEAD = 1 << 12
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.data = b""
+        self.at = 0
+        self.read = 0  # bytes of the file before self.data
+        self.ended = False
+
+    @property
+    def offset(self) -> int:
+        return self.read + self.at
+
+    def _more(self) -> bool:
+        block = self.fh.read(self.BLOCK)
+        self.read += self.at
+        self.data, self.at = self.data[self.at:] + block, 0
+        self.ended = not block
+        return bool(block)
+
+    def match(self, pattern: re.Pattern[bytes]) -> re.Match[bytes] | None:
+        if len(self.data) - self.at < self.LOOKAHEAD and not self.ended:
+            self._more()
+        found = pattern.match(self.data, self.at)
+        if found is not None:
+            self.at = found.end()
+        return found
+
+    def until(self, pattern: bytes) -> bytes:
+        """The bytes up to `pattern`'s first match, which is passed over."""
+        compiled = re.compile(pattern)
+        while (found := compiled.search(self.data, self.at)) is None:
+            if not self._more():
+                raise ValueError(f"no {pattern.decode()} in the tokenizer file")
+        skipped, self.at = self.data[self.at:found.start()], found.end()
+        return skipped
+
+    def rest(self) -> bytes:
+        while self._more():
+            pass
+        rest, self.at = self.data[self.at:], len(self.data)
+        return rest
+
+
 class LlamaBPE:
     """The model's tokenizer: a Llama (SentencePiece) BPE as HuggingFace tokenizers saves it in a
     tokenizer.json, encoded here in Python, with the same tokens as the `tokenizers` library gives it
@@ -94,44 +143,31 @@ class LlamaBPE:
 
     @classmethod
     def from_file(cls, path: Path) -> LlamaBPE:
-        """Read the vocabulary and check the merges, a token at a time: parsing the whole JSON would build
-        every merge as a Python string at once (17 MB at the peak for a 2 MB file)."""
-        data = path.read_bytes()
-        vocab_at = cls._value_at(data, b'"vocab"', b"{", 0)
-        vocab, vocab_end = cls._read_vocab(data, vocab_at)
-        merges_at = cls._value_at(data, b'"merges"', b"[", vocab_end)
-        bpe = cls._check_config(json.loads(data[:vocab_at] + b"{}" + data[vocab_end:merges_at] + b"[]"
-                                           + data[cls._check_merges(data, merges_at, vocab):]), vocab)
-        return bpe
+        """Read the vocabulary and check the merges a token at a time, the file a block at a time: parsing
+        the whole JSON would build every merge as a Python string at once (17 MB at the peak for 2 MB)."""
+        with open(path, "rb") as fh:
+            scan = _Scanner(fh)
+            before = scan.until(rb'"vocab"\s*:\s*\{')
+            vocab = cls._read_vocab(scan)
+            between = scan.until(rb'"merges"\s*:\s*\[')
+            cls._check_merges(scan, vocab)
+            after = scan.rest()
+        # The rest of the file, the vocabulary and merges left out: what it says must be what is implemented.
+        return cls._check_config(json.loads(before + b'"vocab": {}' + between + b'"merges": []' + after), vocab)
 
     @staticmethod
-    def _value_at(data: bytes, key: bytes, opener: bytes, start: int) -> int:
-        at = data.find(key, start)
-        if at < 0:
-            raise ValueError(f"no {key.decode()} in the tokenizer file")
-        at = data.index(b":", at + len(key)) + 1
-        while data[at:at + 1].isspace():
-            at += 1
-        if data[at:at + 1] != opener:
-            raise ValueError(f"{key.decode()} of the tokenizer file is not a {opener.decode()}")
-        return at
-
-    @staticmethod
-    def _read_vocab(data: bytes, at: int) -> tuple[dict[str, int], int]:
+    def _read_vocab(scan: _Scanner) -> dict[str, int]:
         vocab: dict[str, int] = {}
-        at += 1
-        while match := _VOCAB_ITEM.match(data, at):
+        while match := scan.match(_VOCAB_ITEM):
             vocab[_string(match.group(1))] = int(match.group(2))
-            at = match.end()
             if match.group(3) == b"}":
-                return vocab, at
-        raise ValueError(f"the tokenizer's vocabulary cannot be read at byte {at}")
+                return vocab
+        raise ValueError(f"the tokenizer's vocabulary cannot be read at byte {scan.offset}")
 
     @staticmethod
-    def _check_merges(data: bytes, at: int, vocab: dict[str, int]) -> int:
+    def _check_merges(scan: _Scanner, vocab: dict[str, int]) -> None:
         size, last, count, runs = len(vocab), -1, 0, False
-        at += 1
-        while match := _MERGE_ITEM.match(data, at):
+        while match := scan.match(_MERGE_ITEM):
             if match.group(1) is not None:
                 left, _, right = _string(match.group(1)).partition(" ")
             else:
@@ -147,14 +183,13 @@ class LlamaBPE:
             if rank <= last:
                 raise ValueError(f"merge {left!r} {right!r}: not ranked by the joined token's id")
             last, count = rank, count + 1
-            at = match.end()
             if match.group(4) == b"]":
                 joins = sum(1 for token in vocab for i in range(1, len(token))
                             if token[:i] in vocab and token[i:] in vocab)
                 if joins != count:
                     raise ValueError(f"{count} merges, but {joins} pairs of tokens join into a token")
-                return at
-        raise ValueError(f"the tokenizer's merges cannot be read at byte {at}")
+                return
+        raise ValueError(f"the tokenizer's merges cannot be read at byte {scan.offset}")
 
     @classmethod
     def _check_config(cls, config: dict, vocab: dict[str, int]) -> LlamaBPE:

@@ -120,6 +120,12 @@ def test_a_tokenizer_it_does_not_implement_is_refused(tmp_path: Path, change: Ca
         semantic.LlamaBPE.from_file(changed(tmp_path, change))
 
 
+def test_read_in_small_blocks_it_is_the_same(monkeypatch: pytest.MonkeyPatch, ours: semantic.LlamaBPE) -> None:
+    monkeypatch.setattr(semantic._Scanner, "BLOCK", 97)  # keys, tokens and merges cut across blocks
+    again = semantic.LlamaBPE.from_file(tokenizer_file())
+    assert again.vocab == ours.vocab and again.specials == ours.specials
+
+
 def test_a_cut_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "tokenizer.json"
     data = tokenizer_file().read_bytes()
