@@ -401,7 +401,7 @@ def release_free_memory() -> None:
     other threads do not allocate from: kept, they would add to every later peak."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # no malloc_trim (musl, macOS), no libc handle (Windows)
         return
     trim.argtypes = [ctypes.c_size_t]
     trim(0)
