@@ -86,8 +86,7 @@ def plain_words(text: str) -> list[str]:
 _DOUBLED = frozenset("bdgmnprt")  # logging -> logg -> log, mapping -> map; not ll, ss (install, pass)
 
 
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
+def _stem(word: str) -> str:
     """A light, predictable stemmer: plurals, -ing, -ed, -er, -ment, -tion, and a final -e.
 
     Deliberately crude (no dictionary): it only has to send a word and its everyday variants to the
@@ -115,6 +114,11 @@ def stem(word: str) -> str:
     if word.endswith("e") and len(word) >= 5:
         word = word[:-1]
     return word
+
+
+# Words repeat (a catalog's vocabulary is small beside its text): cached. Adjacent words joined (pairs) nearly
+# never do, and would only push words out of the cache: the index build stems those with `_stem`.
+stem = lru_cache(maxsize=65536)(_stem)
 
 
 _ABBREVIATION_STARTS = frozenset(k[0] for k in _ABBREVIATIONS)
@@ -158,20 +162,62 @@ def pairs(text: str) -> list[str]:
 
 def analyze(text: str, *, with_pairs: bool = True) -> tuple[list[tuple[str, str]], list[str]]:
     """`term_words(text)` and `pairs(text)` in one pass over the text, for building the index."""
-    if text.isascii() and not _CAMEL.search(text):  # most catalog text: words() and plain_words() agree
-        raw = plain = _WORD.findall(text.replace("&", " and ").lower())
-    else:
-        raw = words(text)
-        plain = plain_words(text) if with_pairs or _ABBREVIATION_STARTS & set(raw) else []
+    term_pairs, found_pairs, _ = analyze_plain(text, with_pairs=with_pairs)
+    return term_pairs, found_pairs
+
+
+def _split(text: str, need_plain: bool) -> tuple[list[str], list[str]]:
+    """`words(text)` and, when asked for (else an empty list), `plain_words(text)`, splitting the text once."""
+    if text.isascii():  # nearly all catalog text: no accents, and lower() keeps every word's bounds
+        if "&" in text:
+            text = text.replace("&", " and ")
+        if not _CAMEL.search(text):
+            lowered = _WORD.findall(text.lower())
+            return lowered, lowered
+        found = _WORD.findall(text)
+        raw: list[str] = []
+        plain: list[str] = []
+        for word in found:
+            lower = word.lower()
+            raw.append(lower)
+            plain.append(lower)
+            if word[1:] != lower[1:]:  # an inner capital: camel-case parts after the word, as words() gives
+                parts = _CAMEL.split(word)
+                if len(parts) > 1:
+                    raw.extend(p.lower() for p in parts)
+        return raw, plain
+    raw = words(text)
+    return raw, plain_words(text) if need_plain or _ABBREVIATION_STARTS.intersection(raw) else []
+
+
+def analyze_plain(text: str, *, with_pairs: bool = True) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """`analyze(text)`, and the text's `plain_words` (when `with_pairs`; else possibly an empty list)."""
+    raw, plain = _split(text, with_pairs)
     kept = [w for w in raw if w not in STOPWORDS] or raw
     out: dict[str, str] = {}
-    for word in (*kept, *_abbreviations(plain)):
+    for word in kept:
         out.setdefault(stem(word), word)
+    if not _ABBREVIATION_STARTS.isdisjoint(plain):
+        for word in _abbreviations(plain):
+            out.setdefault(stem(word), word)
     found_pairs: list[str] = []
     if with_pairs:
         seq = [w for w in plain if w not in STOPWORDS]
-        found_pairs = list(dict.fromkeys(stem(a + b) for a, b in pairwise(seq)))
-    return list(out.items()), found_pairs
+        found_pairs = list(dict.fromkeys([_stem(a + b) for a, b in pairwise(seq)]))
+    return list(out.items()), found_pairs, plain
+
+
+def analyze_words(seq: list[str]) -> list[tuple[str, str]]:
+    """`analyze(" ".join(seq), with_pairs=False)[0]` of words already split and folded (lower-case ASCII
+    letters and digits, as `url_word_list` gives them), without joining and splitting them again."""
+    kept = [w for w in seq if w not in STOPWORDS] or seq
+    out: dict[str, str] = {}
+    for word in kept:
+        out.setdefault(stem(word), word)
+    if not _ABBREVIATION_STARTS.isdisjoint(seq):
+        for word in _abbreviations(seq):
+            out.setdefault(stem(word), word)
+    return list(out.items())
 
 
 def key(text: str) -> str:
@@ -240,14 +286,21 @@ def url_words(url: str) -> str:
     """The words of a link address worth searching: the host's names and the path's segments, each as
     typed (a repository's name, `madewithml`) and split (`mlops-basics` -> mlops basics), without the
     scheme, `www`, top-level domains and opaque ids (hashes, numbers)."""
+    return " ".join(url_word_list(url))
+
+
+def url_word_list(url: str) -> list[str]:
+    """`url_words(url)` as a list of its (distinct) words."""
     rest = url.split("://", 1)[-1].lower()
     host, _, path = rest.partition("/")
     names = host.split(".")
-    parts = names[:-1] if len(names) > 1 else names
     out: list[str] = []
-    for segment in (*parts, *_URL_SEPARATORS.split(path)):
+    for segment in names[:-1] if len(names) > 1 else names:
         out += _segment_words(segment)
-    return " ".join(dict.fromkeys(out))
+    if path:
+        for segment in _URL_SEPARATORS.split(path):
+            out += _segment_words(segment)
+    return list(dict.fromkeys(out))
 
 
 _URL_SEPARATORS = re.compile(r"[/?#=&]+")

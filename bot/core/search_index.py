@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from itertools import pairwise
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import OSA
@@ -34,14 +35,16 @@ from bot.core.normalize import (
     STOPWORDS,
     QueryText,
     analyze,
+    analyze_plain,
     analyze_query,
+    analyze_words,
     key,
     kind_hints,
     pairs,
     plain_words,
     stem,
     terms,
-    url_words,
+    url_word_list,
 )
 from bot.core.search_api import Completion, Hit, SearchPage, SearchQuery
 
@@ -101,6 +104,8 @@ LOOKUP_CACHE = 64
 
 
 _NO_CATEGORIES: frozenset[str] = frozenset()
+_term = itemgetter(0)  # of a (term, word) pair
+_word_and_term = itemgetter(1, 0)
 
 
 # One query's words -> (how deep they were looked up, their nearest indexed words): see _near_words.
@@ -136,7 +141,9 @@ class IndexedSearch:
         category_text = {cid: " ".join((c.id, c.title, *c.aliases)) for cid, c in categories.items()}
         category_about = {cid: c.description for cid, c in categories.items() if c.description}
 
-        lists: dict[str, tuple[list[int], list[float]]] = {}
+        # Compact from the start: about 8 bytes a posting instead of a boxed int and float, and no second
+        # copy of every list to make at the end.
+        postings: dict[str, tuple[array, array]] = {}
         self._keys: dict[str, list[int]] = {}  # squeezed title/alias -> resources
         # every indexed word -> its term: typos are fixed on words, which is what members mistype
         self._word_term: dict[str, str] = {}
@@ -148,64 +155,80 @@ class IndexedSearch:
         self._by_category: dict[str, set[int]] = {}
         titles: list[tuple[str, int]] = []
         title_words: dict[str, list[int]] = {}
+        keys = self._keys
         # Tags, categories, kinds and names repeat across resources: analyse each distinct text once,
         # keeping just what the loop below needs (its terms, pairs included).
         cache: dict[str, list[str]] = {}  # by text, for fields analysed with pairs
         cache_plain: dict[str, list[str]] = {}  # by text, for fields analysed without
 
+        def found(term_pairs: list[tuple[str, str]], found_pairs: list[str]) -> list[str]:
+            """The terms of a text seen the first time; its words are added to the word -> term map (each
+            word's term is its stem, wherever it is seen: updating is setting it if new, in C)."""
+            word_term.update(map(_word_and_term, term_pairs))
+            return [*map(_term, term_pairs), *found_pairs]
+
+        def terms_of(text: str, with_pairs: bool = True) -> list[str]:
+            known = cache if with_pairs else cache_plain
+            out = known.get(text)
+            if out is None:
+                out = found(*analyze(text, with_pairs=with_pairs))
+                if len(known) < 100_000:
+                    known[text] = out
+            return out
+
+        # The fields every resource of a category and kind shares (the category's names and description,
+        # the kind): term -> fields, worked out once per pair instead of once per resource.
+        shared: dict[tuple[str, str], dict[str, int]] = {}
+
+        def shared_fields(category: str, kind: str) -> dict[str, int]:
+            masks: dict[str, int] = {}
+            texts = [(category_text.get(category, category), F_CATEGORY, True), (kind, F_KIND, True)]
+            if category_about.get(category):
+                texts.append((category_about[category], F_CATEGORY_TEXT, False))
+            for text, field, with_pairs in texts:
+                for term in terms_of(text, with_pairs):
+                    masks[term] = masks.get(term, 0) | 1 << field
+            return masks
+
+        title_bit, alias_bit, author_bit, tag_bit = 1 << F_TITLE, 1 << F_ALIAS, 1 << F_AUTHOR, 1 << F_TAG
+        provider_bit, summary_bit, notes_bit, link_bit = 1 << F_PROVIDER, 1 << F_SUMMARY, 1 << F_NOTES, 1 << F_LINK
         for doc, r in enumerate(self._resources):
-            fields: dict[str, int] = {}  # term -> bit set of the fields it occurs in
-
-            def add(text: str, field: int, with_pairs: bool = True, repeats: bool = True) -> None:
-                known = cache if with_pairs else cache_plain
-                found = known.get(text) if repeats else None
-                if found is None:
-                    term_pairs, found_pairs = analyze(text, with_pairs=with_pairs)
-                    for term, word in term_pairs:  # a text seen before has added its words already
-                        word_term.setdefault(word, term)
-                    found = [term for term, _ in term_pairs] + found_pairs
-                    if repeats and len(known) < 100_000:
-                        known[text] = found
-                bit = 1 << field
-                for term in found:
-                    fields[term] = fields.get(term, 0) | bit  # noqa: B023 - used within the iteration
-
-            add(r.title, F_TITLE, repeats=False)  # titles and summaries are unique: caching them buys nothing
-            for alias in r.aliases:
-                add(alias, F_ALIAS)
-            for author in r.authors:
-                add(author, F_AUTHOR)
-            for tag in r.tags:
-                add(tag, F_TAG)
-            add(category_text.get(r.category, r.category), F_CATEGORY)
-            add(r.kind, F_KIND)
+            # term -> bit set of the fields it occurs in. Titles, summaries and link addresses are (nearly)
+            # unique: caching their analyses would buy nothing.
+            title_pairs, title_phrases, seq = analyze_plain(r.title)
+            fields = dict.fromkeys(found(title_pairs, title_phrases), title_bit)
+            extra: list[tuple[list[str], int]] = [(terms_of(alias), alias_bit) for alias in r.aliases]
+            extra += [(terms_of(author), author_bit) for author in r.authors]
+            extra += [(terms_of(tag), tag_bit) for tag in r.tags]
             if r.provider:
-                add(r.provider, F_PROVIDER)
-            add(r.summary, F_SUMMARY, with_pairs=False, repeats=False)
-            for note in r.notes:
-                add(note, F_NOTES, with_pairs=False)
-            about = category_about.get(r.category)
-            if about:
-                add(about, F_CATEGORY_TEXT, with_pairs=False)
+                extra.append((terms_of(r.provider), provider_bit))
+            extra.append((found(analyze(r.summary, with_pairs=False)[0], []), summary_bit))
+            extra += [(terms_of(note, False), notes_bit) for note in r.notes]
             if r.url:
-                add(url_words(r.url), F_LINK, with_pairs=False, repeats=False)
+                extra.append((found(analyze_words(url_word_list(r.url)), []), link_bit))
             for link in r.links:
-                add(link.label, F_LINK, with_pairs=False)
-                add(url_words(link.url), F_LINK, with_pairs=False, repeats=False)
+                extra.append((terms_of(link.label, False), link_bit))
+                extra.append((found(analyze_words(url_word_list(link.url)), []), link_bit))
+            for terms_found, bit in extra:
+                for term in terms_found:
+                    fields[term] = fields.get(term, 0) | bit
+            masks = shared.get((r.category, r.kind))
+            if masks is None:
+                masks = shared[(r.category, r.kind)] = shared_fields(r.category, r.kind)
+            for term, mask in masks.items():
+                fields[term] = fields.get(term, 0) | mask
 
             for term, mask in fields.items():
-                entry = lists.get(term)
+                entry = postings.get(term)
                 if entry is None:
-                    entry = lists[term] = ([], [])
+                    entry = postings[term] = (array("i"), array("f"))
                 entry[0].append(doc)
                 entry[1].append(MASK_VALUE[mask])
 
-            for text in (r.title, *r.aliases):
-                seq = plain_words(text)
-                self._keys.setdefault(_squeeze(seq), []).append(doc)
-                folded = " ".join(seq)
-                titles.append((folded, doc))
-                for word in set(seq):
+            for words_of in (seq, *(plain_words(alias) for alias in r.aliases)):
+                keys.setdefault(_squeeze(words_of), []).append(doc)
+                titles.append((" ".join(words_of), doc))
+                for word in set(words_of):
                     title_words.setdefault(word, []).append(doc)
 
             self._by_kind.setdefault(r.kind, set()).add(doc)
@@ -215,15 +238,11 @@ class IndexedSearch:
             if r.cost:
                 self._by_cost.setdefault(r.cost, set()).add(doc)
 
-        # Compact posting lists: about 8 bytes a posting instead of a boxed int and float.
-        self._postings: dict[str, tuple[array, array]] = {}
-        for term, (docs, vals) in lists.items():
+        for term, (docs, vals) in postings.items():
             if len(docs) > TOP_SLICE:  # long lists strongest first (stable: then catalog order), see _candidates
                 order = sorted(range(len(vals)), key=vals.__getitem__, reverse=True)
-                docs = [docs[i] for i in order]
-                vals = [vals[i] for i in order]
-            self._postings[term] = (array("i", docs), array("f", vals))
-        del lists
+                postings[term] = (array("i", [docs[i] for i in order]), array("f", [vals[i] for i in order]))
+        self._postings = postings
         self._lookups: dict[str, dict[int, float]] = {}
         self._idfs: dict[str, float] = {}  # filled as terms are queried: at most one float per indexed term
         self._vocab: list[str] = sorted(self._postings)
