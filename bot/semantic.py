@@ -65,10 +65,13 @@ _MERGE_ITEM = re.compile(rb"\s*(?:(" + _LITERAL + rb")|\[\s*(" + _LITERAL + rb")
 _NORMALIZER = {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": SPACE},
                                                    {"type": "Replace", "pattern": {"String": " "}, "content": SPACE}]}
 _WORD = re.compile(f"{SPACE}*[^{SPACE}]+|{SPACE}+")
+_MARK = SPACE.encode()
 
 
-def _string(literal: bytes) -> str:
-    return json.loads(literal) if b"\\" in literal else literal[1:-1].decode()
+def _token(literal: bytes) -> bytes:
+    """A JSON string's UTF-8 bytes: the vocabulary is kept as bytes, a third less memory than str (most
+    tokens start with the word mark, which would make them two bytes a character)."""
+    return json.loads(literal).encode() if b"\\" in literal else literal[1:-1]
 
 
 class _Scanner:
@@ -132,12 +135,12 @@ class LlamaBPE:
     with a normalizer, pre-tokenizer or model options this class does not implement, is refused.
     """
 
-    def __init__(self, vocab: dict[str, int], specials: dict[str, int]) -> None:
+    def __init__(self, vocab: dict[bytes, int], specials: dict[str, int]) -> None:
         self.vocab = vocab
         self.specials = specials
         self._special = re.compile("|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True))) \
             if specials else None
-        self._bytes = [vocab[f"<0x{b:02X}>"] for b in range(256)]
+        self._bytes = [vocab[f"<0x{b:02X}>".encode()] for b in range(256)]
         self._size = max(vocab.values()) + 1  # ids times this, plus an id: distinct ranks
         self._words: dict[str, tuple[int, ...]] = {}
 
@@ -156,26 +159,26 @@ class LlamaBPE:
         return cls._check_config(json.loads(before + b'"vocab": {}' + between + b'"merges": []' + after), vocab)
 
     @staticmethod
-    def _read_vocab(scan: _Scanner) -> dict[str, int]:
-        vocab: dict[str, int] = {}
+    def _read_vocab(scan: _Scanner) -> dict[bytes, int]:
+        vocab: dict[bytes, int] = {}
         while match := scan.match(_VOCAB_ITEM):
-            vocab[_string(match.group(1))] = int(match.group(2))
+            vocab[_token(match.group(1))] = int(match.group(2))
             if match.group(3) == b"}":
                 return vocab
         raise ValueError(f"the tokenizer's vocabulary cannot be read at byte {scan.offset}")
 
     @staticmethod
-    def _check_merges(scan: _Scanner, vocab: dict[str, int]) -> None:
+    def _check_merges(scan: _Scanner, vocab: dict[bytes, int]) -> None:
         size, last, count, runs = max(vocab.values()) + 1, -1, 0, False
         while match := scan.match(_MERGE_ITEM):
             if match.group(1) is not None:
-                left, _, right = _string(match.group(1)).partition(" ")
+                left, _, right = _token(match.group(1)).partition(b" ")
             else:
-                left, right = _string(match.group(2)), _string(match.group(3))
+                left, right = _token(match.group(2)), _token(match.group(3))
             joined = left + right
             if left not in vocab or right not in vocab or joined not in vocab:
                 raise ValueError(f"merge {left!r} {right!r}: not tokens of the vocabulary")
-            run = not joined.strip(SPACE)
+            run = not joined.replace(_MARK, b"")
             if runs and not run:
                 raise ValueError(f"merge {left!r} {right!r} after the runs of {SPACE!r}")
             runs = runs or run
@@ -184,6 +187,7 @@ class LlamaBPE:
                 raise ValueError(f"merge {left!r} {right!r}: not ranked by the joined token's id")
             last, count = rank, count + 1
             if match.group(4) == b"]":
+                # (Cut inside a character, a token's two parts are not UTF-8: never tokens.)
                 joins = sum(1 for token in vocab for i in range(1, len(token))
                             if token[:i] in vocab and token[i:] in vocab)
                 if joins != count:
@@ -192,7 +196,7 @@ class LlamaBPE:
         raise ValueError(f"the tokenizer's merges cannot be read at byte {scan.offset}")
 
     @classmethod
-    def _check_config(cls, config: dict, vocab: dict[str, int]) -> LlamaBPE:
+    def _check_config(cls, config: dict, vocab: dict[bytes, int]) -> LlamaBPE:
         model = config.get("model") or {}
         expected = {"type": "BPE", "dropout": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
                     "byte_fallback": True, "ignore_merges": False, "vocab": {}, "merges": []}
@@ -202,18 +206,18 @@ class LlamaBPE:
         specials: dict[str, int] = {}
         for token in config.get("added_tokens") or ():
             if not token.get("special") or token.get("normalized") or token.get("lstrip") or token.get("rstrip") \
-                    or token.get("single_word") or vocab.get(token["content"]) != token["id"]:
+                    or token.get("single_word") or vocab.get(token["content"].encode()) != token["id"]:
                 raise ValueError(f"an added token this reader does not implement: {token}")
             specials[token["content"]] = token["id"]
-        if any(f"<0x{b:02X}>" not in vocab for b in range(256)):
+        if any(f"<0x{b:02X}>".encode() not in vocab for b in range(256)):
             raise ValueError("the vocabulary lacks byte tokens for its byte fallback")
         return cls(vocab, specials)
 
     @staticmethod
-    def rank_of(vocab: dict[str, int], size: int, left: str, right: str, joined: str) -> int:
+    def rank_of(vocab: dict[bytes, int], size: int, left: bytes, right: bytes, joined: bytes) -> int:
         """A merge's rank (lower merges first): by the joined token's id, then the left one's; runs of the
         word mark after every other merge."""
-        return ((size * size) if not joined.strip(SPACE) else 0) + vocab[joined] * size + vocab[left]
+        return ((size * size) if not joined.replace(_MARK, b"") else 0) + vocab[joined] * size + vocab[left]
 
     def encode(self, text: str) -> list[int]:
         """The token ids of `text`, without a sentence-start token."""
@@ -244,16 +248,17 @@ class LlamaBPE:
         none does. Words are independent: no token has the word mark after another character. The pairs wait
         in a heap, as in tokenizers: a word of thousands of characters costs milliseconds, not seconds."""
         vocab, size = self.vocab, self._size
-        symbols: list[str | None] = []  # None: a byte token
+        symbols: list[bytes | None] = []  # None: a byte token
         ids: list[int] = []
         for char in word:
-            token = vocab.get(char)
+            symbol = char.encode()
+            token = vocab.get(symbol)
             if token is None:
-                for byte in char.encode():
+                for byte in symbol:
                     symbols.append(None)
                     ids.append(self._bytes[byte])
             else:
-                symbols.append(char)
+                symbols.append(symbol)
                 ids.append(token)
         end = len(symbols)
         after = list(range(1, end + 1))  # the next symbol still standing (`end` after the last)

@@ -53,7 +53,7 @@ def texts(ours: semantic.LlamaBPE) -> list[str]:
     found += [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12))) for _ in range(1500)]
     odd = "abcXYZ  \t\n.,-_'\"<>/s0123 \u2581\u2581éüñß日本語🚀\u0301\u200b"
     found += ["".join(rnd.choice(odd) for _ in range(rnd.randint(0, 30))) for _ in range(2000)]
-    tokens = list(ours.vocab)
+    tokens = [token.decode() for token in ours.vocab]
     found += ["".join(rnd.choice(tokens) for _ in range(rnd.randint(1, 6))) for _ in range(2000)]
     found += ["", " ", "  two leading", "trailing  ", "\u2581", "\u2581\u2581x", "x\u2581\u2581", "<s>",
               "</s>hello<unk>", "a<s>b", " <s> ", "<s", "tab\there", "line\nbreak", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🤖🤖",
