@@ -14,7 +14,7 @@ Resource vectors are computed when the catalog loads, cached as a .npy file name
 the hash of the texts embedded (a changed catalog gets new vectors, an unchanged one loads them).
 
 Memory (one bot process holds it for its lifetime): beside numpy's 11 MB, the tokenizer (`LlamaBPE`,
-3.5 MB, where HuggingFace tokenizers' took 17 MB with its library and 4 MB more while parsing its file) and
+2.6 MB, where HuggingFace tokenizers' took 17 MB with its library and 4 MB more while parsing its file) and
 the catalog's vectors. The token table stays in its file (`TokenTable`): the rows of a batch's or a
 query's tokens are read when it is embedded, widened to float32 and averaged, which gives the very vectors
 a float32 table in memory did (float16 -> float32 is exact). What a load frees is handed back to the
@@ -127,7 +127,7 @@ class LlamaBPE:
     """The model's tokenizer: a Llama (SentencePiece) BPE as HuggingFace tokenizers saves it in a
     tokenizer.json, encoded here in Python, with the same tokens as the `tokenizers` library gives it
     (tests/core/test_semantic_tokenizer.py compares them). Why not that library: its Rust vocabulary and
-    merge tables take 12 MB of a bot's memory and its code 5 MB more; this one, 3.5 MB.
+    merge tables take 12 MB of a bot's memory and its code 5 MB more; this one, 2.6 MB.
 
     The file's merges are not kept: loading checks that they are exactly the pairs of tokens that join
     into a token, ranked by the joined token's id then the left one's, with runs of the word mark last,
