@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bench.search import HELD_OUT_QUESTIONS, QUESTIONS
-from bot import semantic
+from bot import llama_bpe, semantic
 from bot.catalog_file import PACKAGED_CATALOG
 from bot.core.catalog_loader import load_catalog
 
@@ -29,8 +29,8 @@ def tokenizer_file() -> Path:
 
 
 @pytest.fixture(scope="module")
-def ours() -> semantic.LlamaBPE:
-    return semantic.LlamaBPE.from_file(tokenizer_file())
+def ours() -> llama_bpe.LlamaBPE:
+    return llama_bpe.LlamaBPE.from_file(tokenizer_file())
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def theirs() -> Tokenizer:  # the reference implementation
     return tokenizer
 
 
-def texts(ours: semantic.LlamaBPE) -> list[str]:
+def texts(ours: llama_bpe.LlamaBPE) -> list[str]:
     catalog = load_catalog(PACKAGED_CATALOG)
     categories = {c.id: c for c in catalog.categories}
     found = [semantic.resource_text(r, categories.get(r.category)) for r in catalog.resources]
@@ -61,7 +61,7 @@ def texts(ours: semantic.LlamaBPE) -> list[str]:
     return found
 
 
-def test_the_same_tokens_as_huggingface_tokenizers(ours: semantic.LlamaBPE, theirs: Tokenizer) -> None:
+def test_the_same_tokens_as_huggingface_tokenizers(ours: llama_bpe.LlamaBPE, theirs: Tokenizer) -> None:
     cases = texts(ours)
     differ = [(t, theirs.encode(t, add_special_tokens=False).ids, ours.encode(t)) for t in cases]
     differ = [d for d in differ if d[1] != d[2]]
@@ -70,15 +70,15 @@ def test_the_same_tokens_as_huggingface_tokenizers(ours: semantic.LlamaBPE, thei
 
 
 def test_remembered_words_are_bounded_and_change_nothing(monkeypatch: pytest.MonkeyPatch, theirs: Tokenizer) -> None:
-    monkeypatch.setattr(semantic, "WORD_CACHE", 50)
-    fresh = semantic.LlamaBPE.from_file(tokenizer_file())
+    monkeypatch.setattr(llama_bpe, "WORD_CACHE", 50)
+    fresh = llama_bpe.LlamaBPE.from_file(tokenizer_file())
     rnd = random.Random(3)
     for _ in range(300):
         text = " ".join("".join(rnd.choice("abcdefghij") for _ in range(5)) for _ in range(4))
         assert fresh.encode(text) == theirs.encode(text, add_special_tokens=False).ids
         assert len(fresh._words) <= 50
     fresh._words.clear()
-    long = "x" * (semantic.WORD_CACHED_LENGTH + 1)
+    long = "x" * (llama_bpe.WORD_CACHED_LENGTH + 1)
     assert fresh.encode(long) == theirs.encode(long, add_special_tokens=False).ids
     assert fresh._words == {}  # a long word is not remembered: a few could weigh more than all the rest
 
@@ -91,7 +91,7 @@ def changed(tmp_path: Path, change: Callable[[dict], object]) -> Path:
     return path
 
 
-def test_the_file_read_a_token_at_a_time_is_the_file(tmp_path: Path, ours: semantic.LlamaBPE) -> None:
+def test_the_file_read_a_token_at_a_time_is_the_file(tmp_path: Path, ours: llama_bpe.LlamaBPE) -> None:
     # Merges as pairs (the newer tokenizers' format) and every string escaped: read the same.
     def as_pairs(config: dict) -> None:
         config["model"]["merges"] = [m.split(" ") for m in config["model"]["merges"]]
@@ -100,7 +100,7 @@ def test_the_file_read_a_token_at_a_time_is_the_file(tmp_path: Path, ours: seman
     config = json.loads(tokenizer_file().read_bytes())
     as_pairs(config)
     path.write_text(json.dumps(config, ensure_ascii=True, indent=2))
-    again = semantic.LlamaBPE.from_file(path)
+    again = llama_bpe.LlamaBPE.from_file(path)
     assert again.vocab == ours.vocab and again.specials == ours.specials == {"<unk>": 0, "<s>": 1, "</s>": 2}
 
 
@@ -117,12 +117,12 @@ def test_the_file_read_a_token_at_a_time_is_the_file(tmp_path: Path, ours: seman
         "merge after the runs", "added token option"])
 def test_a_tokenizer_it_does_not_implement_is_refused(tmp_path: Path, change: Callable[[dict], object]) -> None:
     with pytest.raises(ValueError):
-        semantic.LlamaBPE.from_file(changed(tmp_path, change))
+        llama_bpe.LlamaBPE.from_file(changed(tmp_path, change))
 
 
-def test_read_in_small_blocks_it_is_the_same(monkeypatch: pytest.MonkeyPatch, ours: semantic.LlamaBPE) -> None:
-    monkeypatch.setattr(semantic._Scanner, "BLOCK", 97)  # keys, tokens and merges cut across blocks
-    again = semantic.LlamaBPE.from_file(tokenizer_file())
+def test_read_in_small_blocks_it_is_the_same(monkeypatch: pytest.MonkeyPatch, ours: llama_bpe.LlamaBPE) -> None:
+    monkeypatch.setattr(llama_bpe._Scanner, "BLOCK", 97)  # keys, tokens and merges cut across blocks
+    again = llama_bpe.LlamaBPE.from_file(tokenizer_file())
     assert again.vocab == ours.vocab and again.specials == ours.specials
 
 
@@ -132,4 +132,22 @@ def test_a_cut_file_is_refused(tmp_path: Path) -> None:
     for cut in (len(data) // 4, len(data) * 3 // 4):
         path.write_bytes(data[:cut])
         with pytest.raises(ValueError):
-            semantic.LlamaBPE.from_file(path)
+            llama_bpe.LlamaBPE.from_file(path)
+
+
+def test_a_file_it_refuses_is_read_by_the_tokenizers_library_instead(tmp_path: Path, theirs: Tokenizer,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # A newer wordllama could ship a file with an option LlamaBPE does not implement: meaning keeps working.
+    path = changed(tmp_path, lambda c: c["added_tokens"][1].update(lstrip=True))
+    with pytest.raises(ValueError):
+        llama_bpe.LlamaBPE.from_file(path)
+    with caplog.at_level("WARNING", logger="bot.semantic"):
+        tokenizer = semantic.load_tokenizer(path)
+    assert isinstance(tokenizer, semantic.LibraryTokenizer)
+    assert "tokenizers library" in caplog.text
+    for text in ("which podcasts do you recommend", "feature stores", "日本語 🚀"):
+        assert tokenizer.encode(text) == theirs.encode(text, add_special_tokens=False).ids
+
+
+def test_the_packaged_file_is_read_by_llama_bpe() -> None:
+    assert isinstance(semantic.load_tokenizer(tokenizer_file()), llama_bpe.LlamaBPE)
