@@ -14,7 +14,7 @@ Once both platforms run it answers a mix members would send:
   platform; then one GET /metrics, as Prometheus would.
 The figure is the child's VmHWM (peak resident set, /proc/<pid>/status) at the end, printed with its VmRSS
 then and after each step. The baselines are bare `python -c "import slack_bolt, discord, sqlalchemy"` (and,
-for the semantic layer, the same plus numpy, tokenizers and safetensors), their VmHWM once imported,
+for the semantic layer, the same plus numpy, the one library it imports), their VmHWM once imported,
 measured in the same run. SEMANTIC_SEARCH=false and =true are
 measured in alternating runs: with it on, the process loads numpy, the static model and the catalog's
 vectors, computed at a first start (a new directory: no var/ cache yet) and read back from var/ at a
@@ -67,8 +67,8 @@ LABELS = {(False, False): "SEMANTIC_SEARCH=false",
           (True, True): "SEMANTIC_SEARCH=true, restart (vectors cached in var/)"}
 BASELINES = {
     "python -c 'import slack_bolt, discord, sqlalchemy'": "import slack_bolt, discord, sqlalchemy",
-    "  + numpy, tokenizers, safetensors (semantic's libraries)":
-        "import slack_bolt, discord, sqlalchemy, numpy, tokenizers, safetensors",
+    "  + numpy (the semantic layer's library)":
+        "import slack_bolt, discord, sqlalchemy, numpy",
 }
 
 
