@@ -22,7 +22,7 @@ import gc
 import heapq
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import KeysView, Sequence
 from dataclasses import replace
 from itertools import pairwise
 from operator import itemgetter
@@ -104,6 +104,7 @@ LOOKUP_CACHE = 64
 
 
 _NO_CATEGORIES: frozenset[str] = frozenset()
+_NO_DOCS: set[int] = set()
 _term = itemgetter(0)  # of a (term, word) pair
 _word_and_term = itemgetter(1, 0)
 
@@ -148,7 +149,9 @@ class IndexedSearch:
         # every indexed word -> its term: typos are fixed on words, which is what members mistype
         self._word_term: dict[str, str] = {}
         word_term = self._word_term
-        self._linked = array("b", (1 if r.url or r.links else 0 for r in self._resources))
+        # Resources without any link: a query's scores are intersected with them (a set, whose intersection
+        # with a dict's keys walks the smaller of the two).
+        self._unlinked = {doc for doc, r in enumerate(self._resources) if not (r.url or r.links)}
         self._by_kind: dict[str, set[int]] = {}
         self._by_level: dict[str, set[int]] = {}
         self._by_cost: dict[str, set[int]] = {}
@@ -591,10 +594,10 @@ class IndexedSearch:
             return []
         return sorted(found, key=self._category_rank.__getitem__)  # in catalog order
 
-    def _members(self, index: str, value: str, docs: Iterable[int]) -> set[int]:
+    def _members(self, index: str, value: str, docs: KeysView[int]) -> set[int]:
         """Those of `docs` (numbered across segments) whose `index` (_by_category, _by_kind) is `value`."""
-        if len(self._parts) == 1:
-            return getattr(self, index).get(value, set()) & set(docs)
+        if len(self._parts) == 1:  # walks the smaller of the two, without copying `docs`
+            return docs & getattr(self, index).get(value, _NO_DOCS)
         out: set[int] = set()
         ends = [off for off, _ in self._parts[1:]] + [self._n]
         for (off, seg), end in zip(self._parts, ends, strict=True):
@@ -676,10 +679,13 @@ class IndexedSearch:
                     scores[d] += KIND_BONUS
             unmatched = [w for w in unmatched if w not in hint_words]
         for off, seg in self._parts:
-            linked = seg._linked
-            for d in scores:
-                if d >= off and d - off < seg._n and not linked[d - off]:
+            if not off:
+                for d in scores.keys() & seg._unlinked:
                     scores[d] *= NO_LINK_FACTOR
+                continue
+            for d in seg._unlinked:  # an overlay's: a few added resources
+                if off + d in scores:
+                    scores[off + d] *= NO_LINK_FACTOR
         demoted = self._demoted
         if demoted:
             for d in scores:
