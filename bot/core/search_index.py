@@ -242,7 +242,9 @@ class IndexedSearch:
                 self._by_cost.setdefault(r.cost, set()).add(doc)
 
         for term, (docs, vals) in postings.items():
-            if len(docs) > TOP_SLICE:  # long lists strongest first (stable: then catalog order), see _candidates
+            # Long lists strongest first (stable: then catalog order), see _candidates. One whose postings are
+            # all worth the same (a host every link shares, say) is in that order already.
+            if len(docs) > TOP_SLICE and min(vals) != max(vals):
                 order = sorted(range(len(vals)), key=vals.__getitem__, reverse=True)
                 postings[term] = (array("i", [docs[i] for i in order]), array("f", [vals[i] for i in order]))
         self._postings = postings
