@@ -24,18 +24,20 @@ not stay in the loading thread's malloc arena.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import importlib.util
 import json
 import logging
+import marshal
 import os
 import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from bot.core.catalog import Catalog, Category, Resource
 from bot.core.normalize import STOPWORDS, plain_words
@@ -52,6 +54,7 @@ DEFAULT_CACHE = Path("var")
 BATCH = 1024  # texts embedded at a time
 GAP_BYTES = 4096  # rows of the weights file closer than this are read in one call (a page: a read costs that)
 READ_BYTES = 1 << 20  # and one call reads at most this
+BPE_CACHE_VERSION = 1  # raised whenever LlamaBPE reads a file differently: older caches are then not used
 _warned = False
 
 
@@ -74,15 +77,55 @@ class LibraryTokenizer:
         return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-def load_tokenizer(path: Path) -> Tokenizer:
-    """LlamaBPE when it implements the file, else the tokenizers library (when installed)."""
+def load_tokenizer(path: Path, cache_dir: Path | None = None) -> Tokenizer:
+    """LlamaBPE when it implements the file, else the tokenizers library (when installed).
+
+    Reading and checking the file in Python takes about 0.25 s, half of a one-shot `mlops-bot ask`'s
+    budget for a question: what a successful read found (the vocabulary and special tokens) is kept in
+    `cache_dir`, named by the file's contents and this reader's version, and loaded from there in a few
+    milliseconds, as the catalog's vectors are."""
+    data = path.read_bytes()
+    name = f"llama-bpe-{BPE_CACHE_VERSION}-{hashlib.sha256(data).hexdigest()[:24]}.marshal"
+    del data
+    cached = cache_dir / name if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        try:
+            vocab, specials = marshal.loads(cached.read_bytes())
+            if not (isinstance(vocab, dict) and isinstance(specials, dict)
+                    and all(type(k) is bytes and type(v) is int for k, v in vocab.items())
+                    and all(type(k) is str and type(v) is int for k, v in specials.items())):
+                raise ValueError("not a vocabulary")
+            return LlamaBPE(vocab, specials)
+        except (OSError, ValueError, EOFError, TypeError, KeyError) as exc:
+            log.warning("tokenizer cache %s is unreadable (%s); reading the tokenizer file again", cached, exc)
     try:
-        return LlamaBPE.from_file(path)
+        bpe = LlamaBPE.from_file(path)
     except ValueError as exc:
         if importlib.util.find_spec("tokenizers") is None:
             raise
         log.warning("the semantic model's tokenizer file is read with the tokenizers library (%s)", exc)
         return LibraryTokenizer(path)
+    if cached is not None:
+        write_cache(cached, lambda fh: marshal.dump((bpe.vocab, bpe.specials), fh))
+    return bpe
+
+
+def write_cache(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """A cache file written whole or not at all: a concurrent reader (another replica, a one-shot command)
+    never sees half a file. A cache that cannot be written costs only time: logged, not raised."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        log.warning("cannot write the semantic cache %s: %s", path, exc)
 
 
 class StaticEmbedder:
@@ -198,7 +241,7 @@ def release_free_memory() -> None:
     trim(0)
 
 
-def load_embedder(dim: int = DIM) -> StaticEmbedder | None:
+def load_embedder(dim: int = DIM, cache_dir: Path | None = None) -> StaticEmbedder | None:
     """The packaged model, or None when the semantic extra is not installed."""
     files = wordllama_files()
     try:
@@ -208,7 +251,7 @@ def load_embedder(dim: int = DIM) -> StaticEmbedder | None:
     if files is None:
         return None
     tokenizer_path, weights_path = files
-    tokenizer = load_tokenizer(tokenizer_path)
+    tokenizer = load_tokenizer(tokenizer_path, cache_dir)
     release_free_memory()  # the file's parse must not add to what comes next
     table = TokenTable(weights_path, "embedding.weight", dim)
     if isinstance(tokenizer, LlamaBPE) and max(tokenizer.vocab.values()) >= table.count:
@@ -304,14 +347,7 @@ def catalog_vectors(catalog: Catalog, embedder: StaticEmbedder, cache_dir: Path 
         chunk = texts(start, start + BATCH)
         vectors[start:start + len(chunk)] = embedder.embed(chunk)
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, vectors, allow_pickle=False)
-            os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
-        except OSError as exc:
-            log.warning("cannot write the semantic cache %s: %s", path, exc)
+        write_cache(path, lambda fh: np.save(fh, vectors, allow_pickle=False))
     return vectors
 
 
@@ -322,7 +358,7 @@ def installed() -> bool:
 
 def build_index(catalog: Catalog, cache_dir: Path | None = DEFAULT_CACHE, *, dim: int = DIM) -> SemanticIndex | None:
     """The semantic ranker over `catalog`, loaded now; None without the extra."""
-    embedder = load_embedder(dim)
+    embedder = load_embedder(dim, cache_dir)
     if embedder is None:
         return None
     return SemanticIndex(embedder, catalog, catalog_vectors(catalog, embedder, cache_dir))

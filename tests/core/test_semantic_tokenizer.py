@@ -151,3 +151,46 @@ def test_a_file_it_refuses_is_read_by_the_tokenizers_library_instead(tmp_path: P
 
 def test_the_packaged_file_is_read_by_llama_bpe() -> None:
     assert isinstance(semantic.load_tokenizer(tokenizer_file()), llama_bpe.LlamaBPE)
+
+
+def test_what_a_read_found_is_kept_and_loaded_back_the_same(tmp_path: Path, ours: llama_bpe.LlamaBPE,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    first = semantic.load_tokenizer(tokenizer_file(), tmp_path)
+    [cache] = tmp_path.glob("llama-bpe-*.marshal")
+
+    def refuse(path: Path) -> llama_bpe.LlamaBPE:
+        raise AssertionError("the tokenizer file was read again")
+
+    monkeypatch.setattr(llama_bpe.LlamaBPE, "from_file", classmethod(lambda cls, path: refuse(path)))
+    again = semantic.load_tokenizer(tokenizer_file(), tmp_path)
+    assert isinstance(again, llama_bpe.LlamaBPE) and isinstance(first, llama_bpe.LlamaBPE)
+    assert again.vocab == ours.vocab and again.specials == ours.specials
+    text = "how can I keep track of dataset versions 🚀"
+    assert again.encode(text) == ours.encode(text)
+    assert cache.name.startswith(f"llama-bpe-{semantic.BPE_CACHE_VERSION}-")
+
+
+def test_a_damaged_cache_is_read_past_and_replaced(tmp_path: Path, ours: llama_bpe.LlamaBPE,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    semantic.load_tokenizer(tokenizer_file(), tmp_path)
+    [cache] = tmp_path.glob("llama-bpe-*.marshal")
+    for damage in (b"", b"\x00garbage", cache.read_bytes()[:1000]):
+        cache.write_bytes(damage)
+        with caplog.at_level("WARNING", logger="bot.semantic"):
+            tokenizer = semantic.load_tokenizer(tokenizer_file(), tmp_path)
+        assert isinstance(tokenizer, llama_bpe.LlamaBPE) and tokenizer.vocab == ours.vocab
+        assert "unreadable" in caplog.text
+        caplog.clear()
+    import marshal
+
+    assert marshal.loads(cache.read_bytes())[0] == ours.vocab  # written again whole
+
+
+def test_another_tokenizer_file_is_not_answered_from_the_cache(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    semantic.load_tokenizer(tokenizer_file(), cache_dir)
+    # The same vocabulary but one special token fewer: a different file, read for itself.
+    path = changed(tmp_path, lambda c: c["added_tokens"].pop())
+    other = semantic.load_tokenizer(path, cache_dir)
+    assert isinstance(other, llama_bpe.LlamaBPE) and "</s>" not in other.specials
+    assert len(list(cache_dir.glob("llama-bpe-*.marshal"))) == 2
