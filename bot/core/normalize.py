@@ -193,29 +193,28 @@ def _split(text: str, need_plain: bool) -> tuple[list[str], list[str]]:
 def analyze_plain(text: str, *, with_pairs: bool = True) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """`analyze(text)`, and the text's `plain_words` (when `with_pairs`; else possibly an empty list)."""
     raw, plain = _split(text, with_pairs)
+    found_pairs: list[str] = []
+    if with_pairs:
+        seq = [w for w in plain if w not in STOPWORDS]
+        found_pairs = list(dict.fromkeys([_stem(a + b) for a, b in pairwise(seq)]))
+    return _stems(raw, plain), found_pairs, plain
+
+
+def analyze_words(seq: list[str]) -> list[tuple[str, str]]:
+    """`analyze(" ".join(seq), with_pairs=False)[0]` of words already split and folded (lower-case ASCII
+    letters and digits, as `url_word_list` gives them), without joining and splitting them again."""
+    return _stems(seq, seq)
+
+
+def _stems(raw: list[str], plain: list[str]) -> list[tuple[str, str]]:
+    """(stem, the first word with that stem) of `raw`'s content words (all of them when all are filler),
+    then of the abbreviations `plain` spells out."""
     kept = [w for w in raw if w not in STOPWORDS] or raw
     out: dict[str, str] = {}
     for word in kept:
         out.setdefault(stem(word), word)
     if not _ABBREVIATION_STARTS.isdisjoint(plain):
         for word in _abbreviations(plain):
-            out.setdefault(stem(word), word)
-    found_pairs: list[str] = []
-    if with_pairs:
-        seq = [w for w in plain if w not in STOPWORDS]
-        found_pairs = list(dict.fromkeys([_stem(a + b) for a, b in pairwise(seq)]))
-    return list(out.items()), found_pairs, plain
-
-
-def analyze_words(seq: list[str]) -> list[tuple[str, str]]:
-    """`analyze(" ".join(seq), with_pairs=False)[0]` of words already split and folded (lower-case ASCII
-    letters and digits, as `url_word_list` gives them), without joining and splitting them again."""
-    kept = [w for w in seq if w not in STOPWORDS] or seq
-    out: dict[str, str] = {}
-    for word in kept:
-        out.setdefault(stem(word), word)
-    if not _ABBREVIATION_STARTS.isdisjoint(seq):
-        for word in _abbreviations(seq):
             out.setdefault(stem(word), word)
     return list(out.items())
 
