@@ -298,7 +298,10 @@ class SemanticIndex:
             sims = np.einsum("ij,j->i", vectors, query)
             # With a filter, look deeper: most of the nearest may be filtered out.
             depth = min(len(sims), limit if accepts is None else max(limit * 20, 1000))
-            top = np.argpartition(-sims, depth - 1)[:depth] if depth < len(sims) else np.arange(len(sims))
+            # The `depth` largest, partitioned in place of a negated copy (a third of a millisecond at 100,000);
+            # which of several equal similarities at the cut is kept is arbitrary either way.
+            cut = len(sims) - depth
+            top = np.argpartition(sims, cut)[cut:] if cut > 0 else np.arange(len(sims))
             for i in top[np.argsort(-sims[top], kind="stable")]:
                 resource = resources[int(i)]
                 if accepts is None or accepts(resource):
