@@ -141,12 +141,38 @@ def _platform(platform: object) -> str:
     return _pick(platform, PLATFORMS)
 
 
+# The series a caller's values map to, kept by those values: on the answer's path, finding a series
+# through `.labels()` (its label checks, str() of each value, a lock) and mapping each value to its set
+# cost more than counting. Bounded: values outside the sets would otherwise each keep an entry.
+_SERIES_KEPT = 512
+_commands_series: dict[tuple[object, object, object], Counter] = {}
+_reply_series: dict[object, Histogram] = {}
+_empty_series: dict[object, Counter] = {}
+
+
+def _kept(series: dict, key: object, child: object) -> None:
+    if len(series) < _SERIES_KEPT:
+        with contextlib.suppress(TypeError):  # a value that cannot be a key: looked up each time
+            series[key] = child
+
+
 def count_command(name: str, platform: str, outcome: str) -> None:
-    COMMANDS.labels(_command(name), _platform(platform), _pick(outcome, COMMAND_OUTCOMES)).inc()
+    key = (name, platform, outcome)
+    try:
+        child = _commands_series[key]
+    except (KeyError, TypeError):
+        child = COMMANDS.labels(_command(name), _platform(platform), _pick(outcome, COMMAND_OUTCOMES))
+        _kept(_commands_series, key, child)
+    child.inc()
 
 
 def observe_reply(platform: str, seconds: float) -> None:
-    REPLY_SECONDS.labels(_platform(platform)).observe(max(0.0, seconds))
+    try:
+        child = _reply_series[platform]
+    except (KeyError, TypeError):
+        child = REPLY_SECONDS.labels(_platform(platform))
+        _kept(_reply_series, platform, child)
+    child.observe(max(0.0, seconds))
 
 
 @contextlib.contextmanager
@@ -160,7 +186,12 @@ def time_reply(platform: str) -> Iterator[None]:
 
 
 def count_empty_search(platform: str) -> None:
-    EMPTY_SEARCHES.labels(_platform(platform)).inc()
+    try:
+        child = _empty_series[platform]
+    except (KeyError, TypeError):
+        child = EMPTY_SEARCHES.labels(_platform(platform))
+        _kept(_empty_series, platform, child)
+    child.inc()
 
 
 def set_suggestions(counts: Mapping[str, int]) -> None:

@@ -106,6 +106,21 @@ def test_every_line_of_one_request_has_its_id_and_another_request_has_another(lo
     assert current_request_id() is None  # the scope is gone with its block
 
 
+def test_a_scope_inside_another_gives_the_outer_one_back_and_an_id_given_is_kept(logs) -> None:
+    stream = logs("json")
+    log = logging.getLogger("bot.adapters.discord")
+    with request_scope("slack") as outer:
+        inner_scope = request_scope("discord", "given-id")  # entered as the Discord adapter's guard does
+        assert inner_scope.__enter__() == "given-id"
+        log.info("inner")
+        inner_scope.__exit__(None, None, None)
+        log.info("outer again")
+    log.info("outside")
+    seen = [(entry["message"], entry["platform"], entry["request_id"]) for entry in entries(stream)]
+    assert seen == [("inner", "discord", "given-id"), ("outer again", "slack", outer), ("outside", None, None)]
+    assert len(outer) == 16 and int(outer, 16) >= 0  # 64 bits in hex
+
+
 async def test_a_task_or_thread_started_inside_a_request_logs_with_its_id(logs) -> None:
     stream = logs("json")
     log = logging.getLogger("bot.adapters.eager")

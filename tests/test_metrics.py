@@ -63,6 +63,35 @@ def test_a_value_outside_its_set_becomes_other(name: str, platform: str, outcome
     assert value("mlops_commands_total", **labels) == before + 1
 
 
+def test_the_same_command_counted_again_and_again_adds_up_under_each_spelling() -> None:
+    """Each caller's values are mapped to their series once and kept: counting again must still count."""
+    labels = {"command": "resource", "platform": "slack", "outcome": "empty"}
+    before = value("mlops_commands_total", **labels)
+    replies = value("mlops_reply_seconds_count", platform="slack")
+    empty = value("mlops_searches_empty_total", platform="slack")
+    for spelling in ("resource", "Resource", "search", " r "):
+        for _ in range(3):
+            metrics.count_command(spelling, "slack", "empty")
+            metrics.observe_reply("slack", 0.01)
+            metrics.count_empty_search("slack")
+    assert value("mlops_commands_total", **labels) == before + 12
+    assert value("mlops_reply_seconds_count", platform="slack") == replies + 12
+    assert value("mlops_searches_empty_total", platform="slack") == empty + 12
+
+
+def test_values_past_what_is_kept_or_that_cannot_be_kept_still_count() -> None:
+    before = value("mlops_commands_total", command=OTHER, platform="cli", outcome="ok")
+    for number in range(metrics._SERIES_KEPT + 50):  # every one a different value, all of them "other"
+        metrics.count_command(f"typo{number}", "cli", "ok")
+    assert len(metrics._commands_series) <= metrics._SERIES_KEPT
+    metrics.count_command(["resource"], "cli", "ok")  # type: ignore[arg-type]  # not a str, nor hashable
+    assert value("mlops_commands_total", command=OTHER, platform="cli", outcome="ok") == (
+        before + metrics._SERIES_KEPT + 51)
+    replies = value("mlops_reply_seconds_count", platform=OTHER)
+    metrics.observe_reply({"slack"}, 0.01)  # type: ignore[arg-type]
+    assert value("mlops_reply_seconds_count", platform=OTHER) == replies + 1
+
+
 def test_every_helper_moves_its_own_metric() -> None:
     cases = [
         (lambda: metrics.count_empty_search("console"), "mlops_searches_empty_total", {"platform": "console"}, 1),

@@ -146,7 +146,19 @@ def test_the_encoded_ack_is_the_rendered_message(reply: Reply, shared_by: str | 
     for _ in range(2):  # the second time, from the items' kept JSON
         encoded = encode_message(reply, shared_by=shared_by, response_type="ephemeral")
         assert encoded.isascii()
-        assert json.loads(encoded) == {**render_message(reply, shared_by=shared_by), "response_type": "ephemeral"}
+        document = {**render_message(reply, shared_by=shared_by), "response_type": "ephemeral"}
+        assert json.loads(encoded) == document
+        # Not only the same document: the same text json writes for it, key order and escapes included.
+        assert encoded == json.dumps(document, separators=(",", ":"))
+
+
+def test_the_encoded_message_takes_any_extra_fields_as_render_message_plus_them_would() -> None:
+    reply = Reply(header="Resources", items=(Item("Feast", "https://feast.dev", "A feature store", ("tool",)),),
+                  buttons=(Button("More results", ButtonAction.MORE, "resource feast", 5),), footer="Showing 1–1")
+    for extra in ({}, {"response_type": "in_channel", "replace_original": False}, {"unfurl_links": True},
+                  {"delete_original": True, "unfurl_media": True, "note": "naïve <b>"}):
+        document = {**render_message(reply), **extra}
+        assert encode_message(reply, **extra) == json.dumps(document, separators=(",", ":"))
 
 
 @settings(max_examples=200, deadline=None)
