@@ -160,7 +160,11 @@ def encode_button(button: Button) -> str | None:
     that a click can never say what to do, only what it is about (the service checks the clicker)."""
     # JSON objects ({"c": command, "o": offset} or {"r": ref}) written directly (json's encoder machinery
     # costs more than the two fields); the decoders read them back with json.loads.
-    if button.action.carries_command:
+    return _button_value(button, button.action.carries_command)
+
+
+def _button_value(button: Button, carries_command: bool) -> str | None:
+    if carries_command:
         value = f'{{"c":{_json_string(button.command)},"o":{max(0, min(button.offset, MAX_OFFSET))}}}'
     else:
         value = f'{{"r":{_json_string(button.ref)}}}'
@@ -283,7 +287,11 @@ def _field_text(field: Field, limit: int) -> str:
 
 
 class _Dicts:
-    """Blocks as the dicts render_message sends."""
+    """Blocks as the dicts render_message sends; an item stands for its own (render_blocks adds them)."""
+
+    @staticmethod
+    def item(item: Item, kept: tuple[str, str, str]) -> Item:
+        return item
 
     @staticmethod
     def header(text: str) -> dict[str, Any]:
@@ -327,6 +335,10 @@ class _Json:
     """The same blocks as _Dicts, written directly as the JSON text _JSON would make of them: json's
     encoder spends more on a block's dicts (building its machinery, walking them) than this spends in all.
     tests/adapters/slack/test_render.py checks that both give the same text for any reply."""
+
+    @staticmethod
+    def item(item: Item, kept: tuple[str, str, str]) -> str:
+        return kept[2]
 
     @staticmethod
     def header(text: str) -> str:
@@ -382,25 +394,33 @@ def _field_blocks(fields: Iterable[Field], out: _Out) -> list[Any]:
     return blocks
 
 
+# Each action's name in action_ids, whether it carries a command, and its style: read off the enum once,
+# not for every button of every reply (an Enum member's properties are Python code).
+_ACTIONS: dict[ButtonAction, tuple[str, bool, str]] = {
+    action: (action.value, action.carries_command,
+             "primary" if action in (ButtonAction.SHARE, ButtonAction.APPROVE)
+             else "danger" if action is ButtonAction.REJECT else "")
+    for action in ButtonAction}
+
+
 def _buttons(buttons: Iterable[Button]) -> list[_ButtonParts]:
     """The buttons that can be shown, at most Slack's 25."""
     shown: list[_ButtonParts] = []
     for index, button in enumerate(buttons):
-        value = encode_button(button)
+        name, carries_command, style = _ACTIONS[button.action]
+        value = _button_value(button, carries_command)
         label = plain(button.label, MAX_BUTTON_TEXT)
         # A reference button without its reference would only ever answer "not one I know".
-        unusable = value is None or (not button.action.carries_command and not button.ref)
+        unusable = value is None or (not carries_command and not button.ref)
         if unusable or not label or len(shown) == MAX_ACTION_ELEMENTS:
             continue
-        style = ("primary" if button.action in (ButtonAction.SHARE, ButtonAction.APPROVE)
-                 else "danger" if button.action is ButtonAction.REJECT else "")
         # action_id must be unique within the block; the listener matches on the prefix.
-        shown.append((label, f"{ACTION_PREFIX}{button.action.value}_{index}", value, style))  # type: ignore[arg-type]
+        shown.append((label, f"{ACTION_PREFIX}{name}_{index}", value, style))  # type: ignore[arg-type]
     return shown
 
 
 def _layout(reply: Reply, shared_by: str | None, out: _Out) -> list[Any]:
-    """The message's blocks in order (made by `out`), each item standing for its own one or two blocks."""
+    """The message's blocks in order, made by `out` (an item's by `out.item`: one or two blocks)."""
     head: list[Any] = []
     header = plain(reply.header, MAX_HEADER_TEXT)
     if header:
@@ -424,11 +444,12 @@ def _layout(reply: Reply, shared_by: str | None, out: _Out) -> list[Any]:
     used = 0  # blocks in body
     left_out = 0
     for item in reply.items:
-        size = 2 if _ITEMS.get(item)[1] else 1  # a section, and a context line when there is meta
+        kept = _ITEMS.get(item)
+        size = 2 if kept[1] else 1  # a section, and a context line when there is meta
         if used + size > room:
             left_out += 1
             continue
-        body.append(item)
+        body.append(out.item(item, kept))
         used += size
     field_blocks = _field_blocks(reply.fields, out)
     fields_fit = field_blocks[: max(0, room - used)]
@@ -487,7 +508,7 @@ def encode_message(reply: Reply, *, shared_by: str | None = None, **extra: Any) 
     JSON directly (_Json): encoding the whole message for every reply cost about half as much CPU as
     finding the resources in it.
     """
-    parts = [_ITEMS.get(part)[2] if isinstance(part, Item) else part for part in _layout(reply, shared_by, _Json)]
+    parts = _layout(reply, shared_by, _Json)
     if extra.keys() & {"text", "blocks", "unfurl_links", "unfurl_media"}:
         rest = _JSON.encode({"unfurl_links": False, "unfurl_media": False, **extra})[1:-1]
     else:
