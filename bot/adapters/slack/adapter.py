@@ -250,7 +250,8 @@ class SlackAdapter:
         command = None
         if len(self.bot.app._async_middleware_list) == self._bolt_middleware:  # none added to bolt's own
             content_types = request.headers.getall("Content-Type", ())
-            command = slash_command_fields(text, content_types[0] if len(content_types) == 1 else None)
+            if len(content_types) == 1:  # its media type, as bolt reads it
+                command = slash_command_fields(text, content_types[0].split(";")[0])
         with request_scope("slack"):  # every line this request causes carries its id (bot.log_context)
             if command is not None:
                 try:
