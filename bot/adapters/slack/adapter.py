@@ -250,8 +250,7 @@ class SlackAdapter:
         command = None
         if len(self.bot.app._async_middleware_list) == self._bolt_middleware:  # none added to bolt's own
             content_types = request.headers.getall("Content-Type", ())
-            if len(content_types) == 1:  # its media type, as bolt reads it
-                command = slash_command_fields(text, content_types[0].split(";")[0])
+            command = slash_command_fields(text, content_types[0] if len(content_types) == 1 else None)
         with request_scope("slack"):  # every line this request causes carries its id (bot.log_context)
             if command is not None:
                 try:

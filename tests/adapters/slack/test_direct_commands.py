@@ -27,11 +27,6 @@ TEXTS = ["resource feature-store", "resource kind:paper drift", "help", "list", 
          "frobnicate", "resource kind:bogus x", "resource payload", "resource <!channel> & more", "suggest"]
 
 
-async def answer(slack: SlackClient, body: str, content_type: str) -> tuple[int, str, str]:
-    response = await slack.post(body.encode(), headers={"Content-Type": content_type})
-    return response.status, response.content_type, await response.text()
-
-
 async def answers(slack: SlackClient, texts: list[str]) -> list[tuple[int, str, str]]:
     found = []
     for text in texts:
@@ -42,8 +37,6 @@ async def answers(slack: SlackClient, texts: list[str]) -> list[tuple[int, str, 
 
 async def test_every_command_is_answered_as_bolts_dispatch_answers_it(adapter: SlackAdapter, slack: SlackClient):
     direct = await answers(slack, TEXTS)
-    json_body = ' {"command": "/mlops", "text": "help", "trigger_id": "1.2"}'  # JSON, whatever its first byte
-    direct.append(await answer(slack, json_body, "application/json; charset=utf-8"))
 
     async def passing_on(next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         return await next()
@@ -52,7 +45,6 @@ async def test_every_command_is_answered_as_bolts_dispatch_answers_it(adapter: S
     assert adapter.bot is not None
     adapter.bot.app.use(passing_on)
     through_bolt = await answers(slack, TEXTS)
-    through_bolt.append(await answer(slack, json_body, "application/json; charset=utf-8"))
     assert direct == through_bolt
     assert direct[0][0] == 200 and "Feast" in direct[0][2]
     assert direct[TEXTS.index("resource payload")][0] == 404  # bolt reads any body saying "payload" as one
