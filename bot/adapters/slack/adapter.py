@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -27,6 +27,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -292,7 +293,7 @@ _MIDDLEWARE_KEYS = frozenset({"ssl_check", "type", "event"})
 
 
 def slash_command_fields(text: str, content_type: str | None) -> dict[str, Any] | None:
-    """A slash command's fields, as bolt parses them (form_fields), when all bolt would do with the request is
+    """A slash command's fields, exactly as bolt parses them, when all bolt would do with the request is
     call SlackBot._command (its first listener, for any command starting with "/"); else None.
 
     For a slash command, bolt's built-in middleware only fills a context that _command does not read (the
@@ -301,31 +302,10 @@ def slash_command_fields(text: str, content_type: str | None) -> dict[str, Any] 
     which bolt then reads as an interaction, one its middleware acts on) goes through bolt as before."""
     if content_type == "application/json" or text.startswith("{") or "payload" in text:
         return None
-    fields = form_fields(text)
+    fields = parse_body(text, content_type)
     command = fields.get("command")
     if not isinstance(command, str) or not command.startswith("/") or not _MIDDLEWARE_KEYS.isdisjoint(fields):
         return None
-    return fields
-
-
-def form_fields(text: str) -> dict[str, str]:
-    """`dict(parse_qsl(text, keep_blank_values=True))`, bolt's reading of a form body, in two thirds of its
-    time (parse_qsl's per-field checks and calls cost more than the rest of the adapter's work on a
-    command). tests/adapters/slack/test_direct_commands.py compares the two on any text."""
-    fields: dict[str, str] = {}
-    for pair in text.split("&"):
-        if not pair:
-            continue
-        name, _, value = pair.partition("=")
-        if "+" in name:
-            name = name.replace("+", " ")
-        if "%" in name:
-            name = unquote(name)
-        if "+" in value:
-            value = value.replace("+", " ")
-        if "%" in value:
-            value = unquote(value)
-        fields[name] = value
     return fields
 
 

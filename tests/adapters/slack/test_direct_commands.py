@@ -10,13 +10,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 
 from bot.adapters.slack import SlackAdapter
-from bot.adapters.slack.adapter import form_fields, slash_command_fields
+from bot.adapters.slack.adapter import slash_command_fields
 from bot.core.reply import Reply
 from bot.service import BotService, Request
 from bot.storage import Store
@@ -111,15 +109,3 @@ def test_only_a_slash_command_bolt_would_pass_to_its_listener_is_answered_direct
     assert (fields is not None) == direct
     if fields is not None:
         assert fields == parse_body(text, content_type)  # the very body bolt's listener would get
-
-
-form_text = st.lists(st.one_of(st.sampled_from(["&", "=", "+", "%", "%2", "%41", "%e2%82%ac", "%ff", "%zz", "a", "é",
-                                                "text", "command", "/", ";", " "]), st.text(max_size=4)),
-                     max_size=20).map("".join)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.one_of(form_text, st.dictionaries(st.text(max_size=8), st.text(max_size=12), max_size=6).map(urlencode))
-       .filter(lambda text: "payload" not in text and not text.startswith("{")))  # which bolt reads as JSON
-def test_a_form_body_is_read_as_bolt_reads_it(text: str) -> None:
-    assert form_fields(text) == parse_body(text, "application/x-www-form-urlencoded")
