@@ -2,8 +2,7 @@
 
 HTTP mode serves `POST /slack/events` (commands, interactivity, events), and `GET /healthz` and
 `/readyz` for the whole process (see bot.health), with aiohttp. Each request's signature is checked
-here, strictly, before slack-bolt dispatches it. A slash command, on which bolt would do nothing but call
-SlackBot's command listener, is answered by SlackBot.answer_at_once directly (slash_command_fields).
+here, strictly, before slack-bolt dispatches it.
 Socket Mode (SLACK_APP_TOKEN set) needs no public URL: bolt's aiohttp Socket Mode handler dials out.
 Both start with `auth.test`, so a bad token stops `mlops-bot run` with one line naming the setting.
 After start, `poster` (a SlackPoster) posts on the bot's own initiative: review posts, DMs, the digest.
