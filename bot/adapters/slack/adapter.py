@@ -26,7 +26,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -81,7 +80,6 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.idle_timeout = IDLE_TIMEOUT
-        self._bolt_middleware = 0
         self._bot_name = "mlops-bot"
 
     # -- start / stop ---------------------------------------------------------------------------------
@@ -110,9 +108,6 @@ class SlackAdapter:
                                 http=self._http, ack_budget=self.ack_budget, poster=self.poster,
                                 web=self._web_client(token, max_wait=INTERACTIVE_RETRY_WAIT),
                                 response_hosts=response_url_hosts(self.settings.slack_api_url))
-            # bolt's built-in middleware, as SlackBot made it: a slash command skips bolt only while no
-            # other is added (as Socket Mode adds its request scope), which it would then miss.
-            self._bolt_middleware = len(self.bot.app._async_middleware_list)
             if self.mode == "socket":
                 await self._start_socket(web_client)
             else:
@@ -246,28 +241,11 @@ class SlackAdapter:
         retry = request.headers.get("X-Slack-Retry-Num")
         if retry:
             log.info("Slack retry #%s (%s)", retry[:8], request.headers.get("X-Slack-Retry-Reason", "")[:40])
-        text = body.decode("utf-8")  # body_problem found it UTF-8
-        command = None
-        if len(self.bot.app._async_middleware_list) == self._bolt_middleware:  # none added to bolt's own
-            content_types = request.headers.getall("Content-Type", ())
-            command = slash_command_fields(text, content_types[0] if len(content_types) == 1 else None)
+        # Headers as aiohttp parsed them, as bolt's own aiohttp adapter passes them: bolt lower-cases the names.
+        bolt_request = AsyncBoltRequest(body=body.decode("utf-8", "replace"), query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]
         with request_scope("slack"):  # every line this request causes carries its id (bot.log_context)
-            if command is not None:
-                try:
-                    answer = await self.bot.answer_at_once(command)
-                except Exception as exc:  # what bolt's listener runner does with a listener's exception
-                    self.bot.app.logger.exception(f"Failed to run listener function (error: {exc})")
-                    answer = BoltResponse(status=500, body="")
-                if answer is not None:
-                    return aiohttp_response(answer) or await to_aiohttp_response(answer)
-            # Headers as aiohttp parsed them, as bolt's own aiohttp adapter passes them: bolt lower-cases names.
-            bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
-                                            headers=request.headers)  # type: ignore[arg-type]
-            try:
-                bolt_response = await self.bot.app.async_dispatch(bolt_request)
-            finally:
-                if command is not None:
-                    self.bot.forget_started(command)
+            bolt_response = await self.bot.app.async_dispatch(bolt_request)
             return aiohttp_response(bolt_response) or await to_aiohttp_response(bolt_response)
 
     async def health(self) -> PlatformState:
@@ -284,28 +262,6 @@ class SlackAdapter:
 async def _socket_request_scope(next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
     with request_scope("slack"):
         return await next()
-
-
-# Keys of a form body on which one of bolt's built-in middleware acts (ssl_check, url_verification, the
-# self-event check) rather than passing it on to the listeners.
-_MIDDLEWARE_KEYS = frozenset({"ssl_check", "type", "event"})
-
-
-def slash_command_fields(text: str, content_type: str | None) -> dict[str, Any] | None:
-    """A slash command's fields, exactly as bolt parses them, when all bolt would do with the request is
-    call SlackBot._command (its first listener, for any command starting with "/"); else None.
-
-    For a slash command, bolt's built-in middleware only fills a context that _command does not read (the
-    authorization is our fixed auth.test result), so the adapter hands such a command to
-    SlackBot.answer_at_once itself. A body bolt would read otherwise (JSON, a `payload` anywhere in it,
-    which bolt then reads as an interaction, one its middleware acts on) goes through bolt as before."""
-    if content_type == "application/json" or text.startswith("{") or "payload" in text:
-        return None
-    fields = parse_body(text, content_type)
-    command = fields.get("command")
-    if not isinstance(command, str) or not command.startswith("/") or not _MIDDLEWARE_KEYS.isdisjoint(fields):
-        return None
-    return fields
 
 
 _CHARSET = re.compile(r";\s*charset=utf-8")

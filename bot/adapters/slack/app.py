@@ -199,8 +199,6 @@ class SlackBot:
         self.http = http
         self.ack_budget = ack_budget
         self._pending: dict[str, asyncio.Future[Reply | Form]] = {}  # slow answers, by trigger_id
-        # Answers answer_at_once started but could not finish at once, by trigger_id, for `_command`.
-        self._started: dict[str, asyncio.Future[Reply | Form]] = {}
         self._lazy: set[asyncio.Task[Any]] = set()
 
         async def authorize() -> AuthorizeResult:
@@ -235,31 +233,18 @@ class SlackBot:
 
     # -- slash command ----------------------------------------------------------------------------------
 
-    async def answer_at_once(self, body: dict[str, Any]) -> BoltResponse | None:
-        """A slash command's ack when its answer is ready at once, as `_command` would give it, for the HTTP
-        adapter to send without bolt's dispatch (see adapter.slash_command_fields: bolt would do nothing else
-        with it, and its dispatch cost about as much CPU as the answer). Nearly every command's answer is
-        computed without I/O. Otherwise None, and the answer started here is kept for `_command`, which
-        bolt's dispatch calls next (its placeholder ack and lazy listener need bolt): never started twice."""
-        task = run_eagerly(self.service.handle(_request(body, body.get("text") or "")))
-        if task.done():
-            return await self._ack_body(body, task)
-        self._started[_pending_key(body)] = task
-        return None
-
-    def forget_started(self, body: dict[str, Any]) -> None:
-        """After bolt's dispatch: an answer kept by answer_at_once that `_command` never took is dropped."""
-        self._started.pop(_pending_key(body), None)
-
     async def _command(self, ack: AsyncAck, body: dict[str, Any], request: AsyncBoltRequest,
                        listener_runner: AsyncioListenerRunner) -> BoltResponse | None:
-        task = self._started.pop(_pending_key(body), None) if self._started else None
-        if task is None:
-            task = run_eagerly(self.service.handle(_request(body, body.get("text") or "")))
+        task = run_eagerly(self.service.handle(_request(body, body.get("text") or "")))
         if not task.done():  # waiting on I/O: give it what is left of the ack budget
             await asyncio.wait({task}, timeout=self.ack_budget)
         if task.done():
-            return await self._ack_body(body, task)
+            outcome = _result_or_error(task)
+            if isinstance(outcome, Form):
+                return await self._command_form(body, outcome)
+            # The reply is the ack's body. Returned as a response (bolt sends what an inline listener
+            # returns) so that it is encoded by encode_message, which reuses each item's JSON.
+            return BoltResponse(status=200, body=encode_message(outcome, response_type="ephemeral"))
         log.warning("answer not ready within %.1f s; acking a placeholder", self.ack_budget)
         await ack({**render_message(WORKING), "response_type": "ephemeral"})
         self._pending[_pending_key(body)] = task
@@ -288,14 +273,6 @@ class SlackBot:
                 await self.post(body.get("response_url"), message)
             except BotError as exc:
                 log.error("could not deliver a late reply: %s", exc)
-
-    async def _ack_body(self, body: dict[str, Any], task: asyncio.Future[Reply | Form]) -> BoltResponse:
-        outcome = _result_or_error(task)
-        if isinstance(outcome, Form):
-            return await self._command_form(body, outcome)
-        # The reply is the ack's body. Returned as a response (bolt sends what an inline listener
-        # returns) so that it is encoded by encode_message, which reuses each item's JSON.
-        return BoltResponse(status=200, body=encode_message(outcome, response_type="ephemeral"))
 
     async def _command_form(self, body: dict[str, Any], form: Form) -> BoltResponse:
         problem = await self.open_form(body.get("trigger_id"), form, body.get("channel_id"))
