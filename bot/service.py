@@ -84,7 +84,7 @@ class BotService:
         self.observers: list[Callable[[str, Command, object], None]] = []
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         self._reload_wanted = False
-        _settle()
+        settle_heap()
 
     @classmethod
     def from_file(cls, path: Path, *, command_prefix: str = "/mlops", community: Community | None = None,
@@ -377,7 +377,7 @@ def _reloaded(result: str) -> None:
         _metrics.count_catalog_reload(result)
 
 
-def _settle() -> None:
+def settle_heap() -> None:
     """Exempt the catalog and its index, built once and kept for hours, from the cyclic collector.
 
     A large catalog is millions of long-lived objects; every full collection would walk them all,

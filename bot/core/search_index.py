@@ -24,7 +24,7 @@ import math
 from array import array
 from collections.abc import KeysView, Sequence
 from dataclasses import replace
-from itertools import pairwise
+from itertools import compress, islice, pairwise
 from operator import itemgetter
 
 from rapidfuzz import fuzz, process, utils
@@ -100,7 +100,12 @@ COMPLETION_SCAN = 400
 # checks that the top five under this bound equal those of exhaustive scoring.
 MAX_CANDIDATES = 1000
 TOP_SLICE = 200  # the strongest postings of every matched term are always scored
-LOOKUP_CACHE = 64
+# Long posting lists made mappings (`_lookup`) are kept for the terms used most recently, up to this many
+# postings in all (about 70 bytes each: at most ~70 MB, reached only by catalogs of tens of thousands).
+# Making one costs milliseconds (a common word of a 100,000-resource catalog: 2-10 ms), reading it
+# microseconds, and members' common words are few: sized by postings, not by terms, because one common
+# word can hold as many as a hundred rarer ones.
+LOOKUP_BUDGET = 1_000_000
 
 
 _NO_CATEGORIES: frozenset[str] = frozenset()
@@ -421,19 +426,24 @@ class IndexedSearch:
                               (query.costs, self._by_cost), (query.categories, self._by_category)):
             if not wanted:
                 continue
-            docs: set[int] = set().union(*(index.get(w, set()) for w in wanted))
+            # One value (kind:paper, free) is the index's own set, not a copy of it: nothing here changes it.
+            docs: set[int] = (index.get(next(iter(wanted)), _NO_DOCS) if len(wanted) == 1
+                              else set().union(*(index.get(w, _NO_DOCS) for w in wanted)))
             allowed = docs if allowed is None else allowed & docs
         return allowed if allowed is not None else set()
 
     def _lookup(self, term: str) -> dict[int, float]:
-        """A long posting list as a mapping, for scoring a few candidates against it; kept for hot terms."""
-        found = self._lookups.get(term)
+        """A long posting list as a mapping, for scoring a few candidates against it; the most recently used
+        are kept (least recently used dropped first), LOOKUP_BUDGET postings in all."""
+        lookups = self._lookups
+        found = lookups.pop(term, None)
         if found is None:
             docs, vals = self._postings[term]
             found = dict(zip(docs, vals, strict=True))
-            if len(self._lookups) >= LOOKUP_CACHE:
-                self._lookups.pop(next(iter(self._lookups)))
-            self._lookups[term] = found
+            kept = sum(map(len, lookups.values()))  # a few hundred terms at most: cheaper than keeping count
+            while lookups and kept + len(found) > LOOKUP_BUDGET:
+                kept -= len(lookups.pop(next(iter(lookups))))
+        lookups[term] = found  # (re)inserted last: the order of the dict is the order of use
         return found
 
     def _candidates(self, plan: list[tuple[float, list[tuple[str, float]]]], allowed: set[int] | None,
@@ -454,16 +464,11 @@ class IndexedSearch:
                 cands.update(docs[:room])
                 if len(docs) > room:
                     cut.append(docs[room - 1])
-            else:
-                taken = 0
-                for i, d in enumerate(docs):
-                    if d in allowed:
-                        cands.add(d)
-                        taken += 1
-                        if taken >= room:
-                            if i + 1 < len(docs):
-                                cut.append(d)
-                            break
+            else:  # the first `room` allowed postings, found in C (compress), not by a Python loop
+                taken = list(islice(compress(enumerate(docs), map(allowed.__contains__, docs)), room))
+                cands.update(d for _, d in taken)
+                if len(taken) == room and taken[-1][0] + 1 < len(docs):
+                    cut.append(taken[-1][1])
         return cands, cut
 
     def _score(self, query: QueryText, allowed: list[set[int] | None], near_memo: NearMemo | None = None
