@@ -154,6 +154,28 @@ def test_a_count_cut_short_by_the_scoring_bound_says_so() -> None:
     assert "best" in end.text and "more specific" in end.text
 
 
+def test_long_posting_lookups_keep_the_most_recently_used_within_their_budget(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A common word's posting list is made a mapping when a query scores a few candidates against it;
+    the ones used most recently are kept, up to LOOKUP_BUDGET postings, and the cache never changes an answer."""
+    import bot.core.search_index as search_index
+
+    many = tuple(_r(f"guide-{n}", f"Guide {n}", "tutorial", "free-courses", "alpha beta gamma notes")
+                 for n in range(1200))
+    catalog = Catalog(resources=many, categories=CATEGORIES)
+    monkeypatch.setattr(search_index, "LOOKUP_BUDGET", 2 * len(many) + 100)  # two common words' lists, not three
+    engine = IndexedSearch(catalog, max_candidates=50)
+    queries = ["alpha 7", "beta 8", "alpha 9", "gamma 10"]
+    pages = [engine.search(SearchQuery(text=q), limit=5) for q in queries]
+    # beta, used before alpha's second use, is the least recently used when gamma needs the room
+    assert list(engine._lookups) == ["alpha", "gamma"]
+    assert sum(map(len, engine._lookups.values())) <= search_index.LOOKUP_BUDGET
+    for query, page in zip(queries, pages, strict=True):
+        assert page.hits[0].resource.id == f"guide-{query.split()[1]}"
+        fresh = IndexedSearch(catalog, max_candidates=50).search(SearchQuery(text=query), limit=5)
+        assert [(h.resource.id, h.score) for h in page.hits] == [(h.resource.id, h.score) for h in fresh.hits]
+
+
 def test_paging_partitions_the_results(engine: IndexedSearch) -> None:
     query = SearchQuery(text="serving")
     everything = engine.search(query, limit=100)

@@ -84,6 +84,29 @@ def test_meaning_finds_what_shares_no_word_with_the_query(index: semantic.Semant
 
 
 @needs_model
+def test_a_filtered_ranking_is_the_full_ranking_filtered(index: semantic.SemanticIndex, catalog: Catalog) -> None:
+    """A filter's ranking stops reading at its limit: it must still be the best `limit` the filter lets through."""
+    grown = index.with_added([Resource(id="zulip-mlops", title="MLOps Zulip", kind="community",
+                                       category="community-forums", summary="A chat server for practitioners",
+                                       url="https://zulip.example.org/")])
+    for text in ("a place to chat with peers", "books about production machine learning", "serving models"):
+        everything = grown.rank(text, len(catalog.resources) + 1)
+        for kind in ("community", "book", "tool", "podcast"):
+            def accepts(r: Resource, kind: str = kind) -> bool:
+                return r.kind == kind
+            assert grown.rank(text, 3, accepts) == [rs for rs in everything if accepts(rs[0])][:3]
+
+
+@needs_model
+def test_the_product_runs_on_one_blas_thread(index: semantic.SemanticIndex) -> None:
+    """OpenBLAS's workers would spin after each query's product and hold the second CPU (bot/semantic.py)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
+@needs_model
 def test_an_added_resource_is_embedded_alone_and_ranked(index: semantic.SemanticIndex, catalog: Catalog) -> None:
     extra = Resource(id="zulip-mlops", title="MLOps Zulip", kind="community", category="community-forums",
                      summary="A chat server where practitioners help each other", url="https://zulip.example.org/")
